@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the system packages Cairn needs when they are missing (Debian/Ubuntu).
+# Each line: a command that must succeed, and the Debian packages that make it succeed.
+set -euo pipefail
+
+checks=(
+  "python3 -m venv --help|python3-venv"
+  "command -v bash|bash"
+  "command -v make|make"
+)
+
+missing=()
+for entry in "${checks[@]}"; do
+  check=${entry%%|*}
+  packages=${entry#*|}
+  if ! eval "$check" >/dev/null 2>&1; then
+    missing+=($packages)
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing system packages: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: missing ${missing[*]} and no apt-get to install them; install them by hand" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,7 @@
+"""`python -m cairn.cli`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,264 @@
+"""The click application: argument parsing and printing only.
+
+click rather than typer: typer 0.29 builds pydantic adapters for every parameter
+(~55 ms) and older typer imports rich eagerly (~45 ms); the kernel's start-up budget
+(`cairn run` within 120 ms of `bash -c true`, bench/kernel.py) leaves no room for either.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ..kernel import CellResult, CellSpec, KernelError, RunOptions, Session, parse_timeout
+from ..kernel import cell_spec, run_cells, session_for, session_record
+from ..notebook import (
+    IDENTITY_MODES,
+    Notebook,
+    NotebookError,
+    apply_identity,
+    find_cell,
+    from_ipynb,
+    load,
+    new_ulid,
+    read_text,
+    select_cells,
+    serialize,
+    to_ipynb,
+    to_json,
+    write_atomic,
+    write_session,
+)
+from . import _tty
+
+DEFAULT_FILE = "README.md"
+_PATH = click.Path(path_type=Path, dir_okay=True)
+
+
+def usage_error(exc: Exception) -> int | None:
+    """Exit code for click's own errors (printed the way click prints them)."""
+    if isinstance(exc, click.exceptions.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, click.Abort):
+        _err("cairn: aborted")
+        return 1
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return int(exc.exit_code)
+    return None
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _load(path: Path) -> Notebook:
+    return load(path)
+
+
+@click.group(
+    name="cairn",
+    help="Runbooks that learn: run the cells of Markdown runbooks (Runme-compatible).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="cairn", prog_name="cairn", message="%(prog)s %(version)s")
+def app() -> None:
+    pass
+
+
+@app.group("notebook")
+def notebook_app() -> None:
+    """Convert runbooks: stable JSON, Jupyter .ipynb."""
+
+
+@app.command("list")
+@click.argument("file", type=_PATH, default=DEFAULT_FILE)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cells(file: Path, as_json: bool) -> None:
+    """List the runbook's code cells: name, first command, description, interactive."""
+    nb = _load(file)
+    rows = [
+        {
+            "name": c.name,
+            "first_command": c.first_command,
+            "description": c.description,
+            "interactive": c.interactive,
+            "language": c.language,
+            "line": c.line,
+            "id": c.attributes.get("id"),
+            "tags": c.tags,
+        }
+        for c in nb.code_cells()
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        _err(f"{file}: no code cells")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Name", "First command", "Description", "Interactive", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["first_command"]), str(row["description"]), "yes" if row["interactive"] else "no")
+    Console(soft_wrap=True).print(table)
+
+
+def _execute_live(session: Session, spec: CellSpec) -> CellResult:
+    """Run a cell with its output streamed to our stdout/stderr, as it arrives."""
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+
+    def on_output(stream: str, data: bytes) -> None:
+        target = err if stream == "stderr" else out
+        target.write(data)
+        target.flush()
+
+    tty = spec.interactive and _tty.stdin_is_tty()
+    stdin_fd = None
+    if spec.interactive:
+        try:
+            stdin_fd = sys.stdin.fileno()
+        except (ValueError, OSError):
+            stdin_fd = None
+    winsize = _tty.terminal_size()
+    execution, program, state = session.prepare(spec, on_output=on_output, stdin_fd=stdin_fd, winsize=winsize)
+    execution.start()
+    if tty:
+        with _tty.raw_terminal(on_resize=execution.resize):
+            return session.finish(spec, program, execution, state)
+    return session.finish(spec, program, execution, state)
+
+
+@app.command("run")
+@click.argument("names", nargs=-1)
+@click.option("--file", "-f", "file", type=_PATH, default=DEFAULT_FILE, help="Markdown runbook.", show_default=True)
+@click.option("--all", "all_cells", is_flag=True, help="Run every code cell in order.")
+@click.option("--tag", "-t", multiple=True, help="Run the cells with this tag (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what would run, run nothing.")
+@click.option("--write-outputs", is_flag=True, help="Write <name>-<session>.md with outputs next to the runbook.")
+@click.option("--timeout", help="Per-cell timeout (30, 30s, 2m); a cell's own attribute wins.")
+@click.option("--interactive/--no-interactive", "-i/-I", default=None, help="Force PTY or pipe mode for every cell.")
+@click.option("--keep-going", is_flag=True, help="Run the remaining cells after a failure.")
+@click.option("--output-limit", type=float, default=1.0, show_default=True, help="MiB kept from each end of a cell's output.")
+def run(
+    names: tuple[str, ...],
+    file: Path,
+    all_cells: bool,
+    tag: tuple[str, ...],
+    dry_run: bool,
+    write_outputs: bool,
+    timeout: str | None,
+    interactive: bool | None,
+    keep_going: bool,
+    output_limit: float,
+) -> int:
+    """Run cells of a runbook in one session (env and cwd carry over)."""
+    if not names and not all_cells and not tag:
+        raise KernelError("name the cells to run, or use --all or --tag (see `cairn list`)")
+    if output_limit <= 0:
+        raise KernelError("--output-limit must be positive")
+    nb = _load(file)
+    cells = select_cells(nb, list(names or []), all_cells=all_cells, tags=list(tag or []), path=str(file))
+    options = RunOptions(timeout=parse_timeout(timeout) if timeout else None, interactive=interactive)
+    if dry_run:
+        with session_for(nb, file) as session:
+            for cell in cells:
+                spec = cell_spec(cell, options)
+                program = session.resolve(spec)
+                mode = "interactive" if spec.interactive else "non-interactive"
+                print(f"# {cell.name} ({program.display}, {mode}) — {file}:{cell.line}")
+                print(cell.source, end="" if cell.source.endswith("\n") else "\n")
+        return 0
+    limit = int(output_limit * (1 << 20))
+    session_id = new_ulid()
+    records = []
+    exit_code = 0
+    original = read_text(file) if write_outputs else ""
+    with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
+        for cell, result in run_cells(
+            nb, cells, session, options=options, execute=_execute_live, stop_on_failure=not keep_going
+        ):
+            records.append(session_record(nb, cell, result))
+            proc = result.process
+            if not result.ok:
+                reason = "timed out" if proc.timed_out else "was cancelled" if proc.cancelled else "failed"
+                _err(f"cairn: cell {cell.name!r} {reason} with exit code {proc.exit_code} ({file}:{cell.line})")
+                exit_code = exit_code or proc.exit_code
+            dropped = proc.stdout.dropped + proc.stderr.dropped
+            if dropped:
+                _err(f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB, dropped {dropped} bytes")
+    if write_outputs:
+        target = write_session(file, original, records, session_id, datetime.now(UTC))
+        _err(f"cairn: session outputs written to {target}")
+    return exit_code
+
+
+@app.command("print")
+@click.argument("name")
+@click.option("--file", "-f", "file", type=_PATH, default=DEFAULT_FILE, help="Markdown runbook.", show_default=True)
+def print_cell(name: str, file: Path) -> None:
+    """Print a cell's source."""
+    cell = find_cell(_load(file), name, str(file))
+    sys.stdout.write(cell.source if cell.source.endswith("\n") or not cell.source else cell.source + "\n")
+
+
+@app.command("fmt")
+@click.argument("file", type=_PATH, default=DEFAULT_FILE)
+@click.option("--check", is_flag=True, help="Exit 1 if formatting would change the file.")
+@click.option("--write", "-w", is_flag=True, help="Rewrite the file in place (atomically).")
+@click.option("--identity", type=click.Choice(IDENTITY_MODES), default="none", show_default=True, help="Ids to write.")
+def fmt(file: Path, check: bool, write: bool, identity: str) -> int:
+    """Format a runbook: add ids per the identity mode; everything else is kept byte for byte."""
+    if check and write:
+        raise NotebookError("use either --check or --write")
+    text = read_text(file)
+    nb = load(file)
+    formatted = serialize(apply_identity(nb, identity))
+    if check:
+        if formatted != text:
+            _err(f"{file}: would be reformatted")
+            return 1
+        return 0
+    if write:
+        if formatted != text:
+            write_atomic(file, formatted)
+            _err(f"{file}: formatted")
+        return 0
+    sys.stdout.write(formatted)
+    return 0
+
+
+@notebook_app.command("to-json")
+@click.argument("file", type=_PATH, default=DEFAULT_FILE)
+def notebook_to_json(file: Path) -> None:
+    """Print the runbook as stable JSON (cells with kind, language, source, attributes, id, name, outputs)."""
+    print(json.dumps(to_json(_load(file)), ensure_ascii=False, indent=2))
+
+
+@notebook_app.command("to-ipynb")
+@click.argument("file", type=_PATH, default=DEFAULT_FILE)
+@click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
+def notebook_to_ipynb(file: Path, output: Path | None) -> None:
+    """Export a runbook as a Jupyter notebook."""
+    text = to_ipynb(_load(file))
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        write_atomic(output, text + "\n")
+
+
+@notebook_app.command("from-ipynb")
+@click.argument("file", type=_PATH)
+@click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
+def notebook_from_ipynb(file: Path, output: Path | None) -> None:
+    """Import a Jupyter notebook as a Markdown runbook."""
+    text = serialize(from_ipynb(read_text(file)))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text)

@@ -1,0 +1,94 @@
+"""Reading runbooks from disk with clear errors, and writing them atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from ._errors import NotebookFileError, UnterminatedFenceError
+from ._markdown import parse
+from ._model import Notebook
+
+
+def read_text(path: Path) -> str:
+    """Read a runbook's text; every failure becomes one actionable NotebookFileError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookFileError(f"{path}: is a directory, expected a Markdown file") from None
+    except PermissionError:
+        raise NotebookFileError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise NotebookFileError(f"{path}: cannot read: {exc.strerror}") from None
+    if b"\x00" in data[:8192]:
+        raise NotebookFileError(f"{path}: looks like a binary file (NUL bytes), not Markdown")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NotebookFileError(
+            f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start});"
+            " save the file as UTF-8"
+        ) from None
+
+
+def check_fences(nb: Notebook, path: Path | str) -> None:
+    """Raise when a code fence is never closed (the rest of the file would be code)."""
+    for cell in nb.code_cells():
+        if not cell._closed:
+            raise UnterminatedFenceError(
+                f"{path}:{cell.line}: code fence {cell._fence!r} is never closed;"
+                f" add a closing {cell._fence} line"
+            )
+
+
+def load(path: Path | str) -> Notebook:
+    """Read and parse a runbook, rejecting unterminated fences."""
+    path = Path(path)
+    nb = parse(read_text(path))
+    check_fences(nb, path)
+    return nb
+
+
+def write_atomic(path: Path | str, text: str) -> None:
+    """Write `text` to `path` via a temp file + fsync + rename: all or nothing.
+
+    The file keeps its permission bits; on any failure (disk full, permission) the old
+    file is untouched and the temp file removed.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    data = text.encode("utf-8")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise NotebookFileError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
+        raise NotebookFileError(f"{path}: cannot write: {reason}; the file was not changed") from None
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

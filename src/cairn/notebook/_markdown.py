@@ -1,0 +1,288 @@
+"""Runme-compatible Markdown ⇄ Notebook, lossless.
+
+markdown-it (CommonMark) finds the fenced code blocks, including those inside lists
+and blockquotes; every byte of the file is kept in some cell's raw text, a trailer of
+blank lines, or the frontmatter. Unchanged cells are written back from that raw text;
+a changed cell is re-rendered in its original layout (fence, container prefix, line
+ending), so only its bytes change.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ._attributes import InfoString, format_info, parse_info
+from ._frontmatter import split_frontmatter
+from ._model import Cell, Notebook, Output
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_RAN_ON_RE = re.compile(r"^# Ran on (.+?) for (.+?)(?: exited with (-?\d+))?\s*$")
+_CLOSING_RE = re.compile(r"^([ \t>]*)(`{3,}|~{3,})[ \t]*$")
+_LIST_MARKER_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)")
+
+
+def split_lines(text: str) -> list[str]:
+    """Split keeping line endings; only CR, LF and CRLF end a line (as in CommonMark)."""
+    return _LINE_RE.findall(text)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # imported lazily: ~40 ms the CLI often skips
+
+    md = MarkdownIt("commonmark")
+    # Only the block structure matters here; inline parsing is wasted work.
+    md.core.ruler.disable(["inline", "text_join"], ignoreInvalid=True)
+    return md
+
+
+def _is_blank(line: str) -> bool:
+    return line.strip() == ""
+
+
+def _newline_of(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :]
+
+
+def _split_outputs(source: str) -> tuple[str, list[Output]]:
+    """Separate session outputs (`# Ran on … exited with N` + text) from the code."""
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        m = _RAN_ON_RE.match(line)
+        if m is None:
+            continue
+        code_lines = lines[:i]
+        if code_lines and code_lines[-1] == "":
+            code_lines = code_lines[:-1]
+        text = "\n".join(lines[i + 1 :])
+        exit_code = int(m.group(3)) if m.group(3) is not None else None
+        code = "\n".join(code_lines) + ("\n" if code_lines else "")
+        return code, [Output(text=text, exit_code=exit_code, ran_at=m.group(1), duration=m.group(2))]
+    return source, []
+
+
+def _continuation_prefix(first_prefix: str) -> str:
+    """The prefix of a block's later lines: list markers become spaces, `>` stays."""
+    return _LIST_MARKER_RE.sub(lambda m: " " * len(m.group(0)), first_prefix)
+
+
+def _code_cell(lines: list[str], start: int, end: int, markup: str, content: str, line_no: int) -> Cell:
+    opening = lines[start]
+    at = opening.find(markup[0] * 3)
+    first_prefix = opening[:at]
+    run = len(opening[at:]) - len(opening[at:].lstrip(markup[0]))
+    fence = opening[at : at + run]
+    info = parse_info(opening[at + run :].rstrip("\r\n"))
+    closed = False
+    prefix = _continuation_prefix(first_prefix)
+    if end - start >= 2:
+        m = _CLOSING_RE.match(lines[end - 1].rstrip("\r\n"))
+        if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence):
+            closed = True
+            prefix = m.group(1)
+    source, outputs = _split_outputs(content)
+    cell = Cell(
+        kind="code",
+        source=source,
+        language=info.language,
+        attributes=info.attributes,
+        attr_form=info.form,
+        info_rest=info.rest,
+        outputs=outputs,
+        line=line_no,
+    )
+    cell._fence = fence
+    cell._first_prefix = first_prefix
+    cell._prefix = prefix
+    cell._newline = _newline_of(opening) or "\n"
+    cell._opening = opening
+    cell._closed = closed
+    cell._has_attrs = info.has_attributes
+    return cell
+
+
+def _markup_cells(nb: Notebook, lines: list[str], line_offset: int) -> None:
+    """Append the Markdown between code blocks: blank edges become trailers."""
+    if not lines:
+        return
+    lo, hi = 0, len(lines)
+    while lo < hi and _is_blank(lines[lo]):
+        lo += 1
+    while hi > lo and _is_blank(lines[hi - 1]):
+        hi -= 1
+    head = "".join(lines[:lo])
+    if nb.cells:
+        nb.cells[-1].trailer += head
+    else:
+        nb.leading += head
+    if lo == hi:
+        return
+    raw = "".join(lines[lo:hi])
+    cell = Cell(kind="markup", source=raw, line=line_offset + lo + 1, trailer="".join(lines[hi:]))
+    cell._freeze(raw)
+    nb.cells.append(cell)
+
+
+def _dominant_newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    return "\r\n" if crlf > lf else "\n"
+
+
+def parse(text: str) -> Notebook:
+    """Parse Markdown into a notebook. Never fails: any text is a valid runbook."""
+    bom = text.startswith("\ufeff")
+    if bom:
+        text = text[1:]
+    frontmatter, body = split_frontmatter(text)
+    nb = Notebook(frontmatter=frontmatter, newline=_dominant_newline(text), bom=bom)
+    offset = len(split_lines(frontmatter.raw)) if frontmatter else 0
+    lines = split_lines(body)
+    pos = 0
+    for token in _parser().parse(body):
+        if token.type != "fence" or token.map is None:
+            continue
+        start, end = token.map
+        _markup_cells(nb, lines[pos:start], offset + pos)
+        cell = _code_cell(lines, start, end, token.markup, token.content, offset + start + 1)
+        cell._freeze("".join(lines[start:end]))
+        nb.cells.append(cell)
+        pos = end
+    _markup_cells(nb, lines[pos:], offset + pos)
+    assign_names(nb)
+    return nb
+
+
+def sanitize_name(command: str) -> str:
+    """Runme's rule: text before `=`, 32 bytes, first two words, lowercase [a-z0-9]."""
+    eq = command.find("=")
+    if eq > 0:
+        command = command[:eq]
+    command = command.encode()[:32].decode("utf-8", "ignore")
+    words = " ".join(command.split(" ")[:2]).lower()
+    out: list[str] = []
+    for ch in words:
+        if "a" <= ch <= "z" or "0" <= ch <= "9":
+            out.append(ch)
+        elif ch == " " and out:
+            out.append("-")
+    return "".join(out)
+
+
+def _naming_line(source: str) -> str:
+    lines = [ln.lstrip().lstrip("$").rstrip() for ln in source.split("\n")]
+    for line in lines:
+        cut = line.split("#", 1)[0].strip()
+        if cut:
+            return cut
+    return lines[0].strip() if lines else ""
+
+
+def assign_names(nb: Notebook) -> None:
+    """Give every code cell without a `name` a generated one, unique in the notebook."""
+    seen: dict[str, int] = {}
+    for cell in nb.code_cells():
+        explicit = cell.attributes.get("name")
+        base = explicit or sanitize_name(_naming_line(cell.source))
+        count = seen.get(base, 0) + 1
+        seen[base] = count
+        if not explicit:
+            cell.generated_name = base if count == 1 else f"{base}-{count}"
+
+
+# --- serialization ----------------------------------------------------------------------
+
+
+def _fence_for(cell: Cell, body_lines: list[str]) -> str:
+    """The cell's fence, lengthened if the content now contains a closing-like line."""
+    fence = cell._fence or "```"
+    char = fence[0]
+    longest = 0
+    for line in body_lines:
+        stripped = line.strip()
+        if stripped and set(stripped) == {char}:
+            longest = max(longest, len(stripped))
+    return char * max(len(fence), longest + 1) if longest >= len(fence) else fence
+
+
+def _render_output(output: Output) -> list[str]:
+    header = f"# Ran on {output.ran_at or 'unknown'} for {output.duration or '0s'}"
+    if output.exit_code is not None:
+        header += f" exited with {output.exit_code}"
+    lines = ["", header]
+    if output.text:
+        lines.extend(output.text.split("\n"))
+    return lines
+
+
+def _render_code(cell: Cell, newline: str) -> str:
+    nl = cell._newline if cell._raw is not None else newline
+    body = cell.source[:-1] if cell.source.endswith("\n") else cell.source
+    content = body.split("\n") if body else []
+    for output in cell.outputs:
+        content.extend(_render_output(output))
+        if content and content[-1] == "" and output.text.endswith("\n"):
+            content.pop()
+    fence = _fence_for(cell, content)
+    info_same = (
+        cell._snapshot is not None
+        and cell._opening is not None
+        and fence == cell._fence
+        and cell._snapshot[2:6] == cell._state()[2:6]
+    )
+    if info_same and cell._opening is not None:
+        opening = cell._opening.rstrip("\r\n") + nl
+    else:
+        info = InfoString(
+            cell.language,
+            cell.attributes,
+            cell.attr_form,
+            cell.info_rest,
+            cell._has_attrs or bool(cell.attributes),
+        )
+        rendered = format_info(info)
+        opening = f"{cell._first_prefix}{fence}{rendered}{nl}"
+    prefix = cell._prefix
+    out = [opening]
+    for line in content:
+        out.append((prefix + line if line else prefix.rstrip()) + nl)
+    out.append(f"{prefix}{fence}{nl}")
+    return "".join(out)
+
+
+def render_cell(cell: Cell, newline: str = "\n") -> str:
+    """The text of one cell as it would be written."""
+    if not cell.changed and cell._raw is not None:
+        return cell._raw
+    if cell.kind == "code":
+        return _render_code(cell, newline)
+    return cell.source
+
+
+def serialize(nb: Notebook) -> str:
+    """Write a notebook back to Markdown; identical bytes for an unchanged notebook."""
+    parts: list[str] = ["\ufeff"] if nb.bom else []
+    if nb.frontmatter is not None:
+        parts.append(nb.frontmatter.raw)
+    parts.append(nb.leading)
+    tail = "".join(parts)[-4:]  # the last few characters written, for separators
+    started = bool("".join(parts).strip())
+    nl = nb.newline
+    for cell in nb.cells:
+        text = render_cell(cell, nl)
+        if text and tail and not tail.endswith(("\n", "\r")):
+            parts.append(nl)
+            tail += nl
+        if cell._raw is None and started and not tail.replace("\r", "").endswith("\n\n"):
+            parts.append(nl)  # a new cell gets a blank line before it
+        for piece in (text, cell.trailer):
+            if piece:
+                parts.append(piece)
+                tail = (tail + piece)[-4:]
+                started = started or bool(piece.strip())
+    return "".join(parts)

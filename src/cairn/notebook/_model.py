@@ -1,0 +1,136 @@
+"""The notebook model: a runbook as frontmatter plus an ordered list of cells.
+
+Every parsed cell remembers the exact text it came from and a snapshot of its
+parsed fields; serialization writes that text back untouched unless a field changed,
+which is what makes the round trip byte-for-byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._attributes import AttrForm
+from ._frontmatter import Frontmatter
+from ._ulid import new_ulid
+
+CellKind = Literal["markup", "code"]
+
+# Runme: UPPER_CASE names export the cell's stdout (at least three chars, one letter
+# from the third on).
+EXPORT_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{1}[A-Z0-9_]*[A-Z][A-Z0-9_]*$")
+
+
+@dataclass
+class Output:
+    """What a cell printed in a past session, as recorded in a session file."""
+
+    text: str
+    exit_code: int | None = None
+    ran_at: str | None = None  # as written, e.g. "2025-11-19 21:04:17Z"
+    duration: str | None = None  # as written, e.g. "4.765s"
+    mime: str = "text/plain"
+
+
+@dataclass(eq=False)
+class Cell:
+    """One cell. Markup cells hold raw Markdown; code cells hold a fenced block."""
+
+    kind: CellKind
+    source: str
+    language: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    attr_form: AttrForm = "json"
+    info_rest: str = ""
+    outputs: list[Output] = field(default_factory=list)
+    line: int = 0  # 1-based line of the fence (or first line) in the file; 0 for new cells
+    # Name generated from the first command when there is no `name` attribute.
+    generated_name: str = ""
+    # Whitespace-only text (blank lines) that follows the cell in the file.
+    trailer: str = ""
+    _raw: str | None = field(default=None, repr=False)
+    _snapshot: tuple[object, ...] | None = field(default=None, repr=False)
+    _ephemeral_id: str | None = field(default=None, repr=False)
+    # Layout of a parsed code block, reused when a changed cell is re-rendered.
+    _fence: str = field(default="```", repr=False)
+    _first_prefix: str = field(default="", repr=False)
+    _prefix: str = field(default="", repr=False)
+    _newline: str = field(default="\n", repr=False)
+    _opening: str | None = field(default=None, repr=False)
+    _closed: bool = field(default=True, repr=False)
+    _has_attrs: bool = field(default=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        """The cell's `id` attribute, or an ephemeral ULID that is never written."""
+        explicit = self.attributes.get("id")
+        if explicit:
+            return explicit
+        if self._ephemeral_id is None:
+            self._ephemeral_id = new_ulid()
+        return self._ephemeral_id
+
+    @property
+    def name(self) -> str:
+        return self.attributes.get("name") or self.generated_name
+
+    @property
+    def name_generated(self) -> bool:
+        return not self.attributes.get("name")
+
+    @property
+    def interactive(self) -> bool:
+        # Runme's default: cells are interactive unless they say otherwise.
+        return self.attributes.get("interactive", "true").strip().lower() != "false"
+
+    @property
+    def tags(self) -> list[str]:
+        raw = ",".join(self.attributes.get(k, "") for k in ("category", "tag", "tags"))
+        return [t.strip() for t in raw.split(",") if t.strip()]
+
+    @property
+    def description(self) -> str:
+        return self.attributes.get("description", "")
+
+    @property
+    def first_command(self) -> str:
+        for line in self.source.splitlines():
+            stripped = line.strip().lstrip("$").strip()
+            if stripped and not stripped.startswith("#"):
+                return stripped
+        return ""
+
+    def _state(self) -> tuple[object, ...]:
+        return (
+            self.kind,
+            self.source,
+            self.language,
+            tuple(self.attributes.items()),
+            self.attr_form,
+            self.info_rest,
+            tuple((o.text, o.exit_code, o.ran_at, o.duration, o.mime) for o in self.outputs),
+        )
+
+    @property
+    def changed(self) -> bool:
+        """True when the cell differs from what was parsed (or was never parsed)."""
+        return self._raw is None or self._snapshot != self._state()
+
+    def _freeze(self, raw: str) -> None:
+        self._raw = raw
+        self._snapshot = self._state()
+
+
+@dataclass
+class Notebook:
+    """A parsed runbook. `serialize(parse(text)) == text` when nothing changed."""
+
+    cells: list[Cell] = field(default_factory=list)
+    frontmatter: Frontmatter | None = None
+    leading: str = ""  # blank lines between the frontmatter and the first cell
+    newline: str = "\n"  # the document's dominant line ending, for new text
+    bom: bool = False  # the file starts with a UTF-8 byte-order mark
+
+    def code_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.kind == "code"]
