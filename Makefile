@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # System packages the project needs (installed with apt-get when missing).
 setup: $(STAMP)
 	@bash scripts/system-deps.sh
+	@$(BIN)/python -m compileall -q src >/dev/null
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh

@@ -40,5 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             return handled
         if os.environ.get("CAIRN_DEBUG"):
             raise
-        print(f"cairn: internal error: {type(exc).__name__}: {exc} (CAIRN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"cairn: internal error: {type(exc).__name__}: {exc}"
+            " (CAIRN_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 70

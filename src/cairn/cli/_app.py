@@ -14,8 +14,18 @@ from pathlib import Path
 
 import click
 
-from ..kernel import CellResult, CellSpec, KernelError, RunOptions, Session, parse_timeout
-from ..kernel import cell_spec, run_cells, session_for, session_record
+from ..kernel import (
+    CellResult,
+    CellSpec,
+    KernelError,
+    RunOptions,
+    Session,
+    cell_spec,
+    parse_timeout,
+    run_cells,
+    session_for,
+    session_record,
+)
 from ..notebook import (
     IDENTITY_MODES,
     Notebook,
@@ -105,7 +115,12 @@ def list_cells(file: Path, as_json: bool) -> None:
 
     table = Table("Name", "First command", "Description", "Interactive", box=None, pad_edge=False)
     for row in rows:
-        table.add_row(str(row["name"]), str(row["first_command"]), str(row["description"]), "yes" if row["interactive"] else "no")
+        table.add_row(
+            str(row["name"]),
+            str(row["first_command"]),
+            str(row["description"]),
+            "yes" if row["interactive"] else "no",
+        )
     Console(soft_wrap=True).print(table)
 
 
@@ -126,7 +141,9 @@ def _execute_live(session: Session, spec: CellSpec) -> CellResult:
         except (ValueError, OSError):
             stdin_fd = None
     winsize = _tty.terminal_size()
-    execution, program, state = session.prepare(spec, on_output=on_output, stdin_fd=stdin_fd, winsize=winsize)
+    execution, program, state = session.prepare(
+        spec, on_output=on_output, stdin_fd=stdin_fd, winsize=winsize
+    )
     execution.start()
     if tty:
         with _tty.raw_terminal(on_resize=execution.resize):
@@ -136,15 +153,38 @@ def _execute_live(session: Session, spec: CellSpec) -> CellResult:
 
 @app.command("run")
 @click.argument("names", nargs=-1)
-@click.option("--file", "-f", "file", type=_PATH, default=DEFAULT_FILE, help="Markdown runbook.", show_default=True)
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=_PATH,
+    default=DEFAULT_FILE,
+    help="Markdown runbook.",
+    show_default=True,
+)
 @click.option("--all", "all_cells", is_flag=True, help="Run every code cell in order.")
 @click.option("--tag", "-t", multiple=True, help="Run the cells with this tag (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print what would run, run nothing.")
-@click.option("--write-outputs", is_flag=True, help="Write <name>-<session>.md with outputs next to the runbook.")
+@click.option(
+    "--write-outputs",
+    is_flag=True,
+    help="Write <name>-<session>.md with outputs next to the runbook.",
+)
 @click.option("--timeout", help="Per-cell timeout (30, 30s, 2m); a cell's own attribute wins.")
-@click.option("--interactive/--no-interactive", "-i/-I", default=None, help="Force PTY or pipe mode for every cell.")
+@click.option(
+    "--interactive/--no-interactive",
+    "-i/-I",
+    default=None,
+    help="Force PTY or pipe mode for every cell.",
+)
 @click.option("--keep-going", is_flag=True, help="Run the remaining cells after a failure.")
-@click.option("--output-limit", type=float, default=1.0, show_default=True, help="MiB kept from each end of a cell's output.")
+@click.option(
+    "--output-limit",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="MiB kept from each end of a cell's output.",
+)
 def run(
     names: tuple[str, ...],
     file: Path,
@@ -163,8 +203,12 @@ def run(
     if output_limit <= 0:
         raise KernelError("--output-limit must be positive")
     nb = _load(file)
-    cells = select_cells(nb, list(names or []), all_cells=all_cells, tags=list(tag or []), path=str(file))
-    options = RunOptions(timeout=parse_timeout(timeout) if timeout else None, interactive=interactive)
+    cells = select_cells(
+        nb, list(names or []), all_cells=all_cells, tags=list(tag or []), path=str(file)
+    )
+    options = RunOptions(
+        timeout=parse_timeout(timeout) if timeout else None, interactive=interactive
+    )
     if dry_run:
         with session_for(nb, file) as session:
             for cell in cells:
@@ -181,17 +225,34 @@ def run(
     original = read_text(file) if write_outputs else ""
     with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
         for cell, result in run_cells(
-            nb, cells, session, options=options, execute=_execute_live, stop_on_failure=not keep_going
+            nb,
+            cells,
+            session,
+            options=options,
+            execute=_execute_live,
+            stop_on_failure=not keep_going,
         ):
             records.append(session_record(nb, cell, result))
             proc = result.process
             if not result.ok:
-                reason = "timed out" if proc.timed_out else "was cancelled" if proc.cancelled else "failed"
-                _err(f"cairn: cell {cell.name!r} {reason} with exit code {proc.exit_code} ({file}:{cell.line})")
+                reason = (
+                    "timed out"
+                    if proc.timed_out
+                    else "was cancelled"
+                    if proc.cancelled
+                    else "failed"
+                )
+                _err(
+                    f"cairn: cell {cell.name!r} {reason} with exit code {proc.exit_code}"
+                    f" ({file}:{cell.line})"
+                )
                 exit_code = exit_code or proc.exit_code
             dropped = proc.stdout.dropped + proc.stderr.dropped
             if dropped:
-                _err(f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB, dropped {dropped} bytes")
+                _err(
+                    f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB,"
+                    f" dropped {dropped} bytes"
+                )
     if write_outputs:
         target = write_session(file, original, records, session_id, datetime.now(UTC))
         _err(f"cairn: session outputs written to {target}")
@@ -200,18 +261,34 @@ def run(
 
 @app.command("print")
 @click.argument("name")
-@click.option("--file", "-f", "file", type=_PATH, default=DEFAULT_FILE, help="Markdown runbook.", show_default=True)
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=_PATH,
+    default=DEFAULT_FILE,
+    help="Markdown runbook.",
+    show_default=True,
+)
 def print_cell(name: str, file: Path) -> None:
     """Print a cell's source."""
     cell = find_cell(_load(file), name, str(file))
-    sys.stdout.write(cell.source if cell.source.endswith("\n") or not cell.source else cell.source + "\n")
+    sys.stdout.write(
+        cell.source if cell.source.endswith("\n") or not cell.source else cell.source + "\n"
+    )
 
 
 @app.command("fmt")
 @click.argument("file", type=_PATH, default=DEFAULT_FILE)
 @click.option("--check", is_flag=True, help="Exit 1 if formatting would change the file.")
 @click.option("--write", "-w", is_flag=True, help="Rewrite the file in place (atomically).")
-@click.option("--identity", type=click.Choice(IDENTITY_MODES), default="none", show_default=True, help="Ids to write.")
+@click.option(
+    "--identity",
+    type=click.Choice(IDENTITY_MODES),
+    default="none",
+    show_default=True,
+    help="Ids to write.",
+)
 def fmt(file: Path, check: bool, write: bool, identity: str) -> int:
     """Format a runbook: add ids per the identity mode; everything else is kept byte for byte."""
     if check and write:
@@ -236,7 +313,8 @@ def fmt(file: Path, check: bool, write: bool, identity: str) -> int:
 @notebook_app.command("to-json")
 @click.argument("file", type=_PATH, default=DEFAULT_FILE)
 def notebook_to_json(file: Path) -> None:
-    """Print the runbook as stable JSON (cells with kind, language, source, attributes, id, name, outputs)."""
+    """Print the runbook as stable JSON: cells with kind, language, source, attributes,
+    id, name and outputs."""
     print(json.dumps(to_json(_load(file)), ensure_ascii=False, indent=2))
 
 

@@ -33,7 +33,7 @@ def raw_terminal(on_resize: Callable[[int, int], None] | None = None) -> Iterato
     if on_resize is not None:
         previous = signal.signal(signal.SIGWINCH, lambda *_: on_resize(*terminal_size()))
     try:
-        tty.setraw(fd)
+        tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would drop what the user typed ahead
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

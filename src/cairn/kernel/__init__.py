@@ -7,8 +7,8 @@ The kernel runs `CellSpec`s; `_runbook` alone maps notebook cells onto them.
 from ._capture import DEFAULT_LIMIT, Captured, Chunk, HeadTail
 from ._errors import KernelError, ProgramNotFoundError, UnknownLanguageError
 from ._process import Execution, ProcessResult, ProcessSpec
-from ._runbook import RunOptions, cell_spec, run_cells, session_for, session_record
 from ._programs import LANGUAGE_TABLE, Program, resolve_program
+from ._runbook import RunOptions, cell_spec, run_cells, session_for, session_record
 from ._session import EXPORT_NAME_RE, LAST_OUTPUT_VAR, CellResult, CellSpec, Session, parse_timeout
 from ._terminal import render_text, strip_escapes
 
@@ -34,6 +34,7 @@ __all__ = [
     "cell_spec",
     "parse_timeout",
     "render_text",
+    "resolve_program",
     "run_cells",
     "session_for",
     "session_record",

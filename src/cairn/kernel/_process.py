@@ -22,9 +22,9 @@ import termios
 import threading
 import time
 from collections.abc import Callable
-from typing import IO
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import IO
 
 from ._capture import DEFAULT_LIMIT, Captured, Chunk, HeadTail
 from ._errors import KernelError
@@ -204,7 +204,9 @@ class Execution:
         if not self.pid:
             self.start()
         spec = self.spec
-        streams = {name: HeadTail(spec.head_limit, spec.tail_limit) for name in self._outputs.values()}
+        streams = {
+            name: HeadTail(spec.head_limit, spec.tail_limit) for name in self._outputs.values()
+        }
         timeline = HeadTail(spec.head_limit, spec.tail_limit)
         sel = selectors.DefaultSelector()
         for fd in self._outputs:
@@ -406,7 +408,9 @@ class Execution:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _read(self, fd: int, streams: dict[str, HeadTail], timeline: HeadTail, sel: selectors.BaseSelector) -> bool:
+    def _read(
+        self, fd: int, streams: dict[str, HeadTail], timeline: HeadTail, sel: selectors.BaseSelector
+    ) -> bool:
         try:
             data = os.read(fd, READ_SIZE)
         except BlockingIOError:
@@ -426,7 +430,9 @@ class Execution:
             self.spec.on_output(stream, data)
         return True
 
-    def _drain(self, streams: dict[str, HeadTail], timeline: HeadTail, sel: selectors.BaseSelector) -> None:
+    def _drain(
+        self, streams: dict[str, HeadTail], timeline: HeadTail, sel: selectors.BaseSelector
+    ) -> None:
         """Read what is left after the group was killed, for at most half a second."""
         end = time.monotonic() + 0.5
         while self._outputs and time.monotonic() < end:

@@ -48,7 +48,14 @@ LANGUAGE_TABLE: dict[str, tuple[str, ...]] = {
     "rust": ("rust-script",),
 }
 
-EXTENSIONS = {"py": ".py", "python": ".py", "js": ".js", "javascript": ".js", "ts": ".ts", "typescript": ".ts"}
+EXTENSIONS = {
+    "py": ".py",
+    "python": ".py",
+    "js": ".js",
+    "javascript": ".js",
+    "ts": ".ts",
+    "typescript": ".ts",
+}
 
 # Shells that understand `set -o pipefail` (dash and old sh may not).
 _PIPEFAIL_SHELLS = frozenset({"bash", "zsh", "ksh", "mksh"})

@@ -147,7 +147,9 @@ class Session:
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", cell.name or "cell")[:40] or "cell"
         base = self._tmp / f"{self._count:04d}-{stem}"
         state: Path | None = None
-        source = cell.source if cell.source.endswith("\n") or not cell.source else cell.source + "\n"
+        source = (
+            cell.source if cell.source.endswith("\n") or not cell.source else cell.source + "\n"
+        )
         if program.shell is not None:
             script = base.with_suffix(".sh")
             state = base.with_suffix(".state")
@@ -176,7 +178,9 @@ class Session:
         )
         return Execution(spec), program, state
 
-    def finish(self, cell: CellSpec, program: Program, execution: Execution, state: Path | None) -> CellResult:
+    def finish(
+        self, cell: CellSpec, program: Program, execution: Execution, state: Path | None
+    ) -> CellResult:
         """Wait for the execution and apply what it changed to the session."""
         cwd_before = self.cwd
         result = execution.wait()

@@ -24,7 +24,14 @@ from ._ipynb import from_ipynb, to_ipynb
 from ._lookup import find_cell, select_cells
 from ._markdown import assign_names, parse, render_cell, sanitize_name, serialize, split_lines
 from ._model import EXPORT_NAME_RE, Cell, Notebook, Output
-from ._session import CellRun, pretty_duration, pretty_time, render_session, session_path, write_session
+from ._session import (
+    CellRun,
+    pretty_duration,
+    pretty_time,
+    render_session,
+    session_path,
+    write_session,
+)
 from ._ulid import is_ulid, new_ulid
 
 JSON_SCHEMA_VERSION = 1
@@ -50,7 +57,13 @@ def to_json(nb: Notebook) -> dict[str, Any]:
                 "interactive": c.interactive if c.kind == "code" else None,
                 "line": c.line,
                 "outputs": [
-                    {"text": o.text, "exit_code": o.exit_code, "ran_at": o.ran_at, "duration": o.duration, "mime": o.mime}
+                    {
+                        "text": o.text,
+                        "exit_code": o.exit_code,
+                        "ran_at": o.ran_at,
+                        "duration": o.duration,
+                        "mime": o.mime,
+                    }
                     for o in c.outputs
                 ],
             }

@@ -85,7 +85,9 @@ def write_atomic(path: Path | str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
-        raise NotebookFileError(f"{path}: cannot write: {reason}; the file was not changed") from None
+        raise NotebookFileError(
+            f"{path}: cannot write: {reason}; the file was not changed"
+        ) from None
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import yaml
 
 from ._errors import NotebookError
 
@@ -74,6 +71,11 @@ def _line_end(text: str, start: int) -> int:
 
 
 def _parse_data(fmt: FrontmatterFormat, body: str) -> tuple[dict[str, Any] | None, str | None]:
+    # Imported here: most runbooks have no frontmatter, and yaml costs ~12 ms to import.
+    import tomllib
+
+    import yaml
+
     try:
         if fmt == "yaml":
             loaded = yaml.safe_load(body) if body.strip() else {}
@@ -115,7 +117,7 @@ def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
         except ValueError:
             return None, text
         if isinstance(obj, dict):
-            end = _line_end(text, end) if text[end:_line_end(text, end)].strip() == "" else -1
+            end = _line_end(text, end) if text[end : _line_end(text, end)].strip() == "" else -1
             if end > 0:
                 fm = Frontmatter(text[:end], "json", obj, None, newline, 0, end)
                 return fm, text[end:]
@@ -126,6 +128,8 @@ def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
 
 
 def _yaml_scalar(value: str) -> str:
+    import yaml
+
     dumped = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
     return dumped[: -len("...")].strip() if dumped.endswith("...") else dumped
 
@@ -135,7 +139,10 @@ def _set_yaml(fm: Frontmatter, fields: dict[str, Any]) -> str | None:
     nl = fm.newline
     body = fm.body
     lines = body.splitlines(keepends=True)
-    runme_at = next((i for i, ln in enumerate(lines) if re.match(r"runme\s*:\s*(#.*)?$", ln.rstrip("\r\n"))), None)
+    runme_at = next(
+        (i for i, ln in enumerate(lines) if re.match(r"runme\s*:\s*(#.*)?$", ln.rstrip("\r\n"))),
+        None,
+    )
 
     def render(mapping: dict[str, Any], indent: str, step: str) -> list[str]:
         out = []
@@ -182,7 +189,9 @@ def _set_toml(fm: Frontmatter, fields: dict[str, Any]) -> str:
         lines[header + 1 : header + 1] = rendered
     for name, table in tables.items():
         lines.append(f"[runme.{name}]{nl}")
-        lines.extend(f"{k} = {json.dumps(str(v), ensure_ascii=False)}{nl}" for k, v in table.items())
+        lines.extend(
+            f"{k} = {json.dumps(str(v), ensure_ascii=False)}{nl}" for k, v in table.items()
+        )
     return "".join(lines)
 
 
@@ -196,15 +205,17 @@ def _merge(base: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def set_runme_fields(fm: Frontmatter | None, fields: dict[str, Any], newline: str = "\n") -> Frontmatter:
+def set_runme_fields(
+    fm: Frontmatter | None, fields: dict[str, Any], newline: str = "\n"
+) -> Frontmatter:
     """Return frontmatter with `runme.<key>` set for every key not already present.
 
     Existing values are never replaced (an existing document id is kept), except
     nested tables such as `session`, which are merged.
     """
     if fm is None:
-        body = "".join(_render_yaml_runme(fields, newline))
-        raw = f"---{newline}{body}---{newline}{newline}"
+        created = "".join(_render_yaml_runme(fields, newline))
+        raw = f"---{newline}{created}---{newline}{newline}"
         new, _ = split_frontmatter(raw)
         assert new is not None
         new.raw = raw
@@ -215,12 +226,18 @@ def set_runme_fields(fm: Frontmatter | None, fields: dict[str, Any], newline: st
     if fm.format == "yaml":
         body = _set_yaml(fm, fields)
         if body is None:
+            import yaml
+
             data = dict(fm.data)
             data["runme"] = _merge(fm.runme, fields)
-            body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).replace("\n", fm.newline)
+            body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).replace(
+                "\n", fm.newline
+            )
     elif fm.format == "toml":
         if any(isinstance(v, dict) and k in fm.runme for k, v in fields.items()):
-            raise NotebookError("cannot merge into an existing [runme] sub-table of TOML frontmatter")
+            raise NotebookError(
+                "cannot merge into an existing [runme] sub-table of TOML frontmatter"
+            )
         body = _set_toml(fm, fields)
     else:
         data = dict(fm.data)

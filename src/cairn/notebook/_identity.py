@@ -22,7 +22,9 @@ RUNME_VERSION = "v3"
 def apply_identity(nb: Notebook, mode: str) -> Notebook:
     """Add the ids `mode` asks for, in place; returns the same notebook."""
     if mode not in IDENTITY_MODES:
-        raise NotebookError(f"unknown identity mode {mode!r}; use one of {', '.join(IDENTITY_MODES)}")
+        raise NotebookError(
+            f"unknown identity mode {mode!r}; use one of {', '.join(IDENTITY_MODES)}"
+        )
     if mode in ("cell", "all"):
         for cell in nb.code_cells():
             if not cell.attributes.get("id"):

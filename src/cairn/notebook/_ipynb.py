@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import NotebookError
-from ._model import Cell, Notebook, Output
 from ._markdown import assign_names
+from ._model import Cell, Notebook, Output
 
 
 def to_ipynb(nb: Notebook) -> str:
@@ -23,8 +23,12 @@ def to_ipynb(nb: Notebook) -> str:
         if cell.kind == "markup":
             cells.append(v4.new_markdown_cell(cell.source.rstrip("\n")))
             continue
-        outputs = [v4.new_output("stream", name="stdout", text=o.text) for o in cell.outputs if o.text]
-        metadata: dict[str, Any] = {"runme": {"attributes": dict(cell.attributes), "name": cell.name}}
+        outputs = [
+            v4.new_output("stream", name="stdout", text=o.text) for o in cell.outputs if o.text
+        ]
+        metadata: dict[str, Any] = {
+            "runme": {"attributes": dict(cell.attributes), "name": cell.name}
+        }
         exits = [o.exit_code for o in cell.outputs if o.exit_code is not None]
         if exits:
             metadata["cairn"] = {"exit_code": exits[-1]}
@@ -54,11 +58,29 @@ def from_ipynb(text: str) -> Notebook:
             meta = item.metadata
             runme = meta.get("runme", {}) if isinstance(meta.get("runme"), dict) else {}
             attributes = {str(k): str(v) for k, v in dict(runme.get("attributes", {})).items()}
-            text = "".join(str(o.get("text", "")) for o in item.get("outputs", []) if o.get("output_type") == "stream")
-            exit_code = meta.get("cairn", {}).get("exit_code") if isinstance(meta.get("cairn"), dict) else None
-            outputs = [Output(text=text, exit_code=exit_code)] if text or exit_code is not None else []
+            text = "".join(
+                str(o.get("text", ""))
+                for o in item.get("outputs", [])
+                if o.get("output_type") == "stream"
+            )
+            exit_code = (
+                meta.get("cairn", {}).get("exit_code")
+                if isinstance(meta.get("cairn"), dict)
+                else None
+            )
+            outputs = (
+                [Output(text=text, exit_code=exit_code)] if text or exit_code is not None else []
+            )
             language = str(meta.get("language", default_language) or default_language)
-            nb.cells.append(Cell(kind="code", source=source, language=language, attributes=attributes, outputs=outputs))
+            nb.cells.append(
+                Cell(
+                    kind="code",
+                    source=source,
+                    language=language,
+                    attributes=attributes,
+                    outputs=outputs,
+                )
+            )
         elif source.strip():
             nb.cells.append(Cell(kind="markup", source=source))
     assign_names(nb)

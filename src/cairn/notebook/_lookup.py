@@ -31,12 +31,16 @@ def find_cell(nb: Notebook, ref: str, path: str = "") -> Cell:
     raise CellNotFoundError(f"{path or 'runbook'}: no cell named {ref!r}{hint}")
 
 
-def select_cells(nb: Notebook, refs: list[str], *, all_cells: bool, tags: list[str], path: str = "") -> list[Cell]:
+def select_cells(
+    nb: Notebook, refs: list[str], *, all_cells: bool, tags: list[str], path: str = ""
+) -> list[Cell]:
     """Cells to run, in notebook order for --all/--tag, in the given order for names."""
     if all_cells or tags:
         wanted = set(tags)
         cells = [c for c in nb.code_cells() if all_cells or wanted & set(c.tags)]
         if not all_cells and not cells:
-            raise CellNotFoundError(f"{path or 'runbook'}: no cell is tagged {', '.join(sorted(wanted))}")
+            raise CellNotFoundError(
+                f"{path or 'runbook'}: no cell is tagged {', '.join(sorted(wanted))}"
+            )
         return cells
     return [find_cell(nb, ref, path) for ref in refs]

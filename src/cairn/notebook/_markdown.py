@@ -62,7 +62,9 @@ def _split_outputs(source: str) -> tuple[str, list[Output]]:
         text = "\n".join(lines[i + 1 :])
         exit_code = int(m.group(3)) if m.group(3) is not None else None
         code = "\n".join(code_lines) + ("\n" if code_lines else "")
-        return code, [Output(text=text, exit_code=exit_code, ran_at=m.group(1), duration=m.group(2))]
+        return code, [
+            Output(text=text, exit_code=exit_code, ran_at=m.group(1), duration=m.group(2))
+        ]
     return source, []
 
 
@@ -71,7 +73,9 @@ def _continuation_prefix(first_prefix: str) -> str:
     return _LIST_MARKER_RE.sub(lambda m: " " * len(m.group(0)), first_prefix)
 
 
-def _code_cell(lines: list[str], start: int, end: int, markup: str, content: str, line_no: int) -> Cell:
+def _code_cell(
+    lines: list[str], start: int, end: int, markup: str, content: str, line_no: int
+) -> Cell:
     opening = lines[start]
     at = opening.find(markup[0] * 3)
     first_prefix = opening[:at]
@@ -266,12 +270,14 @@ def render_cell(cell: Cell, newline: str = "\n") -> str:
 
 def serialize(nb: Notebook) -> str:
     """Write a notebook back to Markdown; identical bytes for an unchanged notebook."""
-    parts: list[str] = ["\ufeff"] if nb.bom else []
+    parts: list[str] = []
     if nb.frontmatter is not None:
         parts.append(nb.frontmatter.raw)
     parts.append(nb.leading)
     tail = "".join(parts)[-4:]  # the last few characters written, for separators
     started = bool("".join(parts).strip())
+    if nb.bom:
+        parts.insert(0, "\ufeff")
     nl = nb.newline
     for cell in nb.cells:
         text = render_cell(cell, nl)

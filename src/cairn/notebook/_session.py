@@ -58,7 +58,9 @@ def session_path(runbook: Path, session_id: str) -> Path:
     return runbook.with_name(f"{runbook.stem}-{session_id}.md")
 
 
-def render_session(text: str, runs: list[CellRun], session_id: str, relative_path: str, now: datetime) -> str:
+def render_session(
+    text: str, runs: list[CellRun], session_id: str, relative_path: str, now: datetime
+) -> str:
     """The session document: the runbook's text with outputs and session frontmatter."""
     nb = parse(text)
     code = nb.code_cells()
@@ -80,7 +82,9 @@ def render_session(text: str, runs: list[CellRun], session_id: str, relative_pat
     return serialize(nb)
 
 
-def write_session(runbook: Path, text: str, runs: list[CellRun], session_id: str, now: datetime) -> Path:
+def write_session(
+    runbook: Path, text: str, runs: list[CellRun], session_id: str, now: datetime
+) -> Path:
     """Write the session file next to `runbook` atomically and return its path."""
     target = session_path(runbook, session_id)
     write_atomic(target, render_session(text, runs, session_id, runbook.name, now))

@@ -1,0 +1,141 @@
+"""Bad input: one clear message, the right exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _clean_error(result, code: int = 2) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_missing_file(cairn, tmp_path) -> None:
+    message = _clean_error(cairn("list", str(tmp_path / "nope.md")))
+    assert "nope.md: no such file" in message
+
+
+def test_missing_default_readme(cairn, tmp_path) -> None:
+    message = _clean_error(cairn("list", cwd=tmp_path))
+    assert "README.md: no such file" in message
+
+
+def test_directory_instead_of_file(cairn, tmp_path) -> None:
+    assert "is a directory" in _clean_error(cairn("list", str(tmp_path)))
+
+
+def test_binary_file(cairn, tmp_path) -> None:
+    path = tmp_path / "blob.md"
+    path.write_bytes(b"\x7fELF\x00\x00\x01binary")
+    assert "binary" in _clean_error(cairn("list", str(path)))
+
+
+def test_invalid_utf8_names_the_line(cairn, tmp_path) -> None:
+    path = tmp_path / "latin1.md"
+    path.write_bytes("# ok\n\ncaf\xe9\n".encode("latin-1"))
+    message = _clean_error(cairn("list", str(path)))
+    assert "latin1.md:3" in message and "UTF-8" in message
+
+
+def test_unterminated_fence_names_the_line(cairn, runbook) -> None:
+    path = runbook("# t\n\n```sh\necho never closed\n")
+    message = _clean_error(cairn("run", "--all", "--file", str(path)))
+    assert "README.md:3" in message and "never closed" in message
+
+
+def test_duplicate_names_are_ambiguous(cairn, runbook) -> None:
+    path = runbook('```sh {"name":"x"}\necho 1\n```\n\n```sh {"name":"x"}\necho 2\n```\n')
+    message = _clean_error(cairn("run", "x", "--file", str(path)))
+    assert "2 cells are named 'x'" in message and "lines 1, 5" in message
+
+
+def test_unknown_cell_suggests_closest_names(cairn, runbook) -> None:
+    path = runbook('```sh {"name":"deploy-app"}\necho 1\n```\n')
+    message = _clean_error(cairn("run", "deploy-ap", "--file", str(path)))
+    assert "no cell named 'deploy-ap'" in message and "did you mean 'deploy-app'" in message
+
+
+def test_unknown_language_is_named(cairn, runbook) -> None:
+    path = runbook('```cobol {"name":"old"}\nDISPLAY "HI".\n```\n')
+    message = _clean_error(cairn("run", "old", "--file", str(path)))
+    assert "unknown language 'cobol'" in message and "interpreter" in message
+
+
+def test_cell_that_never_ends_is_stopped_by_timeout(cairn, runbook) -> None:
+    path = runbook('```sh {"name":"hang","interactive":"false"}\nsleep 600\n```\n')
+    result = cairn("run", "hang", "--timeout", "1s", "--file", str(path), timeout=30)
+    assert result.returncode in (130, 137)
+    assert "timed out" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_timeout_attribute_on_the_cell(cairn, runbook) -> None:
+    path = runbook(
+        '```sh {"name":"hang","interactive":"false","timeout":"500ms"}\nsleep 600\n```\n'
+    )
+    result = cairn("run", "hang", "--file", str(path), timeout=30)
+    assert result.returncode == 130 and "timed out" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "0"])
+def test_invalid_timeout_is_rejected(cairn, runbook, value) -> None:
+    path = runbook('```sh {"name":"a"}\necho a\n```\n')
+    assert "invalid timeout" in _clean_error(
+        cairn("run", "a", "--timeout", value, "--file", str(path))
+    )
+
+
+def test_flooding_cell_is_bounded_and_reported(cairn, runbook) -> None:
+    path = runbook(
+        '```sh {"name":"flood","interactive":"false"}\n'
+        'head -c 50000000 /dev/zero | tr "\\0" x\n```\n'
+    )
+    result = cairn(
+        "run", "flood", "--output-limit", "1", "--write-outputs", "--file", str(path), timeout=120
+    )
+    assert result.returncode == 0
+    assert len(result.stdout) == 50_000_000  # streamed live in full
+    assert "dropped 47902848 bytes" in result.stderr
+    session = next(path.parent.glob("README-*.md")).read_text()
+    assert "bytes of output dropped" in session
+    assert len(session) < 3 * (1 << 20)
+
+
+def test_usage_errors_are_one_clear_message(cairn) -> None:
+    result = cairn("run", "--bogus")
+    assert (
+        result.returncode == 2 and "No such option" in result.stderr and "--bogus" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_cells_explains_what_to_do(cairn, runbook) -> None:
+    path = runbook("# nothing\n")
+    assert "--all" in _clean_error(cairn("run", "--file", str(path)))
+
+
+def test_fmt_write_on_unwritable_directory_keeps_file(cairn, runbook) -> None:
+    path = runbook("```sh\necho a\n```\n")
+    before = path.read_bytes()
+    os.chmod(path.parent, 0o555)
+    try:
+        result = cairn("fmt", str(path), "--write", "--identity", "cell")
+    finally:
+        os.chmod(path.parent, 0o755)
+    if os.geteuid() == 0:
+        # root ignores directory permissions: the write succeeds, and must be complete.
+        assert result.returncode == 0
+        assert parse_ids(path.read_text()) == 1
+    else:
+        assert "cannot write" in _clean_error(result)
+        assert path.read_bytes() == before
+
+
+def parse_ids(text: str) -> int:
+    from cairn.notebook import parse
+
+    return sum(1 for c in parse(text).code_cells() if c.attributes.get("id"))
