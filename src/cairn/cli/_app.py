@@ -8,6 +8,7 @@ click rather than typer: typer 0.29 builds pydantic adapters for every parameter
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,21 +129,24 @@ def _execute_live(session: Session, spec: CellSpec) -> CellResult:
     """Run a cell with its output streamed to our stdout/stderr, as it arrives."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
 
-    def on_output(stream: str, data: bytes) -> None:
+    def on_output(stream: str, data: memoryview) -> None:
         target = err if stream == "stderr" else out
         target.write(data)
         target.flush()
 
     tty = spec.interactive and _tty.stdin_is_tty()
     stdin_fd = None
-    if spec.interactive:
+    if spec.interactive and sys.stdin is not None:
         try:
             stdin_fd = sys.stdin.fileno()
+            os.fstat(stdin_fd)
         except (ValueError, OSError):
-            stdin_fd = None
+            stdin_fd = None  # stdin closed: the cell gets no input, like a closed terminal
     winsize = _tty.terminal_size()
+    # No usable stdin (closed, or not readable): the cell reads end-of-file, as from /dev/null.
+    stdin_data = b"" if spec.interactive and stdin_fd is None else None
     execution, program, state = session.prepare(
-        spec, on_output=on_output, stdin_fd=stdin_fd, winsize=winsize
+        spec, on_output=on_output, stdin_fd=stdin_fd, stdin_data=stdin_data, winsize=winsize
     )
     execution.start()
     if tty:

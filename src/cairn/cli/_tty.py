@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 
 
 def stdin_is_tty() -> bool:
+    if sys.stdin is None:
+        return False
     try:
         return os.isatty(sys.stdin.fileno())
     except (ValueError, OSError):

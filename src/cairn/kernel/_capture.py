@@ -2,7 +2,11 @@
 
 A cell that prints 1 GiB keeps `head_limit + tail_limit` bytes. Chunks keep their
 arrival time and stream, so stdout and stderr stay separate and still interleave in
-the order they arrived. Slices are memoryviews: trimming the tail copies nothing.
+the order they arrived.
+
+Memory is bounded by construction: the head is copied once, the tail lives in a
+fixed ring buffer, and nothing holds on to the reader's buffers (holding slices of
+per-read allocations fragmented the heap to ~200 MB on a 1 GiB cell).
 """
 
 from __future__ import annotations
@@ -13,6 +17,11 @@ from dataclasses import dataclass, field
 from ._terminal import render_text
 
 DEFAULT_LIMIT = 1 << 20  # bytes kept at each end of a stream
+# Past this many tail chunks, the oldest are merged into their neighbour (a cell that
+# writes single bytes would otherwise cost a record per byte).
+MAX_TAIL_CHUNKS = 65_536
+
+Data = bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True)
@@ -21,20 +30,64 @@ class Chunk:
 
     t: float
     stream: str  # "stdout", "stderr" or "pty" (merged terminal stream)
-    data: bytes | memoryview
+    data: Data
+
+
+class _Ring:
+    """The last `capacity` bytes written, in a buffer allocated once."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._buf = bytearray()
+        self.start = 0
+        self.size = 0
+
+    def write(self, data: Data) -> None:
+        cap = self.capacity
+        n = len(data)
+        if cap <= 0 or n == 0:
+            return
+        if not self._buf:
+            self._buf = bytearray(cap)
+        if n >= cap:
+            self._buf[:] = memoryview(data)[n - cap :]
+            self.start, self.size = 0, cap
+            return
+        end = (self.start + self.size) % cap
+        first = min(n, cap - end)
+        view = memoryview(data)
+        self._buf[end : end + first] = view[:first]
+        if first < n:
+            self._buf[: n - first] = view[first:]
+        overflow = self.size + n - cap
+        if overflow > 0:
+            self.start = (self.start + overflow) % cap
+            self.size = cap
+        else:
+            self.size += n
+
+    def value(self) -> bytes:
+        end = self.start + self.size
+        if end <= self.capacity:
+            return bytes(self._buf[self.start : end])
+        return bytes(self._buf[self.start :]) + bytes(self._buf[: end - self.capacity])
 
 
 class HeadTail:
-    """Keeps the first `head_limit` and the last `tail_limit` bytes of a chunk sequence."""
+    """Keeps the first `head_limit` and the last `tail_limit` bytes of a chunk sequence.
+
+    `add` copies what it keeps, so callers may pass views of a buffer they reuse.
+    """
 
     def __init__(self, head_limit: int = DEFAULT_LIMIT, tail_limit: int = DEFAULT_LIMIT) -> None:
         self.head_limit = head_limit
         self.tail_limit = tail_limit
         self.head: list[Chunk] = []
-        self.tail: deque[Chunk] = deque()
         self.head_size = 0
-        self.tail_size = 0
         self.total = 0
+        self._ring = _Ring(tail_limit)
+        self._meta: deque[list[object]] = deque()  # [t, stream, length] per tail chunk
+        self._meta_bytes = 0
 
     def add(self, chunk: Chunk) -> None:
         data = chunk.data
@@ -42,28 +95,49 @@ class HeadTail:
         self.total += size
         room = self.head_limit - self.head_size
         if room > 0:
-            if size <= room:
-                self.head.append(chunk)
-                self.head_size += size
+            take = min(room, size)
+            self.head.append(Chunk(chunk.t, chunk.stream, bytes(memoryview(data)[:take])))
+            self.head_size += take
+            if take == size:
                 return
-            view = memoryview(data)
-            self.head.append(Chunk(chunk.t, chunk.stream, view[:room]))
-            self.head_size += room
-            chunk = Chunk(chunk.t, chunk.stream, view[room:])
-            size -= room
+            data = memoryview(data)[take:]
+            size -= take
         if self.tail_limit <= 0:
             return
-        self.tail.append(chunk)
-        self.tail_size += size
-        while self.tail_size > self.tail_limit:
-            first = self.tail[0]
-            excess = self.tail_size - self.tail_limit
-            if len(first.data) <= excess:
-                self.tail.popleft()
-                self.tail_size -= len(first.data)
+        self._ring.write(data)
+        self._meta.append([chunk.t, chunk.stream, size])
+        self._meta_bytes += size
+        excess = self._meta_bytes - self._ring.size
+        while excess > 0:
+            first = self._meta[0]
+            length = int(first[2])  # type: ignore[call-overload]
+            if length <= excess:
+                self._meta.popleft()
+                self._meta_bytes -= length
+                excess -= length
             else:
-                self.tail[0] = Chunk(first.t, first.stream, memoryview(first.data)[excess:])
-                self.tail_size -= excess
+                first[2] = length - excess
+                self._meta_bytes -= excess
+                excess = 0
+        if len(self._meta) > MAX_TAIL_CHUNKS:
+            oldest = self._meta.popleft()
+            self._meta[0][2] = int(self._meta[0][2]) + int(oldest[2])  # type: ignore[call-overload]
+            self._meta[0][0] = oldest[0]
+
+    @property
+    def tail_size(self) -> int:
+        return self._ring.size
+
+    @property
+    def tail(self) -> list[Chunk]:
+        data = self._ring.value()
+        out: list[Chunk] = []
+        pos = 0
+        for t, stream, length in self._meta:
+            n = int(length)  # type: ignore[call-overload]
+            out.append(Chunk(float(t), str(stream), data[pos : pos + n]))  # type: ignore[arg-type]
+            pos += n
+        return out
 
     @property
     def dropped(self) -> int:
@@ -86,7 +160,7 @@ class Captured:
     @classmethod
     def of(cls, buf: HeadTail) -> Captured:
         head = b"".join(bytes(c.data) for c in buf.head)
-        tail = b"".join(bytes(c.data) for c in buf.tail)
+        tail = buf._ring.value()
         return cls(head, tail, buf.total, buf.dropped)
 
     @property

@@ -30,7 +30,9 @@ from ._capture import DEFAULT_LIMIT, Captured, Chunk, HeadTail
 from ._errors import KernelError
 
 READ_SIZE = 1 << 20
-OutputCallback = Callable[[str, bytes], None]
+# Called with each chunk as it arrives. The data is a view of a buffer that is reused
+# for the next read: write it out or copy it, don't keep it.
+OutputCallback = Callable[[str, memoryview], None]
 
 
 @dataclass
@@ -103,6 +105,9 @@ class Execution:
         self._outputs: dict[int, str] = {}
         self._pipes: dict[int, IO[bytes]] = {}
         self._eof_pending = False
+        self._last_input = b"\n"  # last byte written to the process's input
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
         self._stdin_pipe: int | None = None
         self._master: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -354,13 +359,17 @@ class Execution:
                 return
             with self._lock:
                 del self._pending_input[:written]
+            self._last_input = pending[:written][-1:] or self._last_input
             if self._pending_input:
                 return
         if self._eof_pending:
             self._eof_pending = False
             if fd == self._master:
+                # In canonical mode ^D ends the input only on an empty line; after a
+                # partial line the first ^D just flushes it, so send a second one.
+                eof = b"\x04" if self._last_input.endswith((b"\n", b"\r")) else b"\x04\x04"
                 with contextlib.suppress(OSError):
-                    os.write(fd, b"\x04")  # end-of-file for a reader in canonical mode
+                    os.write(fd, eof)
             else:
                 self._close_stdin_pipe()
 
@@ -412,17 +421,19 @@ class Execution:
         self, fd: int, streams: dict[str, HeadTail], timeline: HeadTail, sel: selectors.BaseSelector
     ) -> bool:
         try:
-            data = os.read(fd, READ_SIZE)
+            # One buffer for every read: no per-read allocation, no heap fragmentation.
+            n = os.readv(fd, [self._buffer])
         except BlockingIOError:
             return True
         except OSError as exc:
             if exc.errno != errno.EIO:  # EIO: the PTY's last writer is gone
                 raise
-            data = b""
-        if not data:
+            n = 0
+        if n == 0:
             self._close_output(fd, sel)
             return False
         stream = self._outputs[fd]
+        data = self._view[:n]
         chunk = Chunk(time.monotonic() - self._started_mono, stream, data)
         streams[stream].add(chunk)
         timeline.add(chunk)

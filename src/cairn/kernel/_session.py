@@ -76,17 +76,27 @@ class CellResult:
 
 
 def _wrapper(program: Program, script: Path, state: Path) -> str:
+    """The script that runs a shell cell and records its env and cwd afterwards.
+
+    The state is written explicitly once the cell's script returns (a cell may install
+    its own EXIT trap, which replaces ours), and by the EXIT trap when the cell leaves
+    early through `exit` or `set -e`.
+    """
     strict = "set -e -o pipefail" if program.shell == "pipefail" else "set -e"
     q_state, q_script = shlex.quote(str(state)), shlex.quote(str(script))
     return (
-        f"{strict}\n"
+        "__cairn_state() {\n"
+        f"  {{ printf '%s\\0' \"$PWD\"; command env -0; }} > {q_state} 2>/dev/null || true\n"
+        "}\n"
         "__cairn_exit() {\n"
         "  __cairn_rc=$?\n"
-        f"  {{ printf '%s\\0' \"$PWD\"; command env -0; }} > {q_state} 2>/dev/null || true\n"
+        "  __cairn_state\n"
         '  exit "$__cairn_rc"\n'
         "}\n"
         "trap __cairn_exit EXIT\n"
+        f"{strict}\n"
         f". {q_script}\n"
+        "__cairn_state\n"
     )
 
 

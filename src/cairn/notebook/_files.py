@@ -30,7 +30,8 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        before = data[: exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         raise NotebookFileError(
             f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start});"
             " save the file as UTF-8"
@@ -39,12 +40,15 @@ def read_text(path: Path) -> str:
 
 def check_fences(nb: Notebook, path: Path | str) -> None:
     """Raise when a code fence is never closed (the rest of the file would be code)."""
-    for cell in nb.code_cells():
-        if not cell._closed:
-            raise UnterminatedFenceError(
-                f"{path}:{cell.line}: code fence {cell._fence!r} is never closed;"
-                f" add a closing {cell._fence} line"
-            )
+    code = nb.code_cells()
+    last = code[-1] if code else None
+    # A fence closed by the end of its list or blockquote is valid CommonMark; one that
+    # runs to the end of the file swallows the rest of the runbook.
+    if last is not None and not last._closed and not last.trailer and nb.cells[-1] is last:
+        raise UnterminatedFenceError(
+            f"{path}:{last.line}: code fence {last._fence!r} is never closed;"
+            f" add a closing {last._fence} line"
+        )
 
 
 def load(path: Path | str) -> Notebook:

@@ -177,7 +177,8 @@ def _set_toml(fm: Frontmatter, fields: dict[str, Any]) -> str:
     nl = fm.newline
     body = fm.body
     lines = body.splitlines(keepends=True)
-    scalars = {k: v for k, v in fields.items() if not isinstance(v, dict)}
+    existing = fm.runme
+    scalars = {k: v for k, v in fields.items() if not isinstance(v, dict) and k not in existing}
     tables = {k: v for k, v in fields.items() if isinstance(v, dict)}
     header = next((i for i, ln in enumerate(lines) if ln.strip() == "[runme]"), None)
     rendered = [f"{k} = {json.dumps(str(v), ensure_ascii=False)}{nl}" for k, v in scalars.items()]

@@ -21,8 +21,13 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-_RAN_ON_RE = re.compile(r"^# Ran on (.+?) for (.+?)(?: exited with (-?\d+))?\s*$")
-_CLOSING_RE = re.compile(r"^([ \t>]*)(`{3,}|~{3,})[ \t]*$")
+# Runme's session output header: a timestamp (RFC 3339 with a space), a Go duration,
+# and the exit code when the process exited. Anything looser would take ordinary shell
+# comments ("# Ran on staging for …") for outputs.
+_RAN_ON_RE = re.compile(
+    r"^# Ran on (\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?|unknown)"
+    r" for ((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h) ?)+)(?: exited with (-?\d+))?\s*$"
+)
 _LIST_MARKER_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)")
 
 
@@ -54,7 +59,8 @@ def _split_outputs(source: str) -> tuple[str, list[Output]]:
     lines = source.split("\n")
     for i, line in enumerate(lines):
         m = _RAN_ON_RE.match(line)
-        if m is None:
+        # Runme always writes a blank line between the code and the header.
+        if m is None or (i > 0 and lines[i - 1] != ""):
             continue
         code_lines = lines[:i]
         if code_lines and code_lines[-1] == "":
@@ -82,13 +88,16 @@ def _code_cell(
     run = len(opening[at:]) - len(opening[at:].lstrip(markup[0]))
     fence = opening[at : at + run]
     info = parse_info(opening[at + run :].rstrip("\r\n"))
-    closed = False
+    # markdown-it decided where the block ends; it was closed by a fence line exactly
+    # when the content is every line but the first and the last.
+    closed = (
+        end - start >= 2
+        and content.count("\n") == end - start - 2
+        and (content == "" or content.endswith("\n"))
+    )
+    # Later lines repeat the container (blockquote `>`, list indentation) of the opening
+    # line; the closing line's own indentation may be deeper and must not leak into code.
     prefix = _continuation_prefix(first_prefix)
-    if end - start >= 2:
-        m = _CLOSING_RE.match(lines[end - 1].rstrip("\r\n"))
-        if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence):
-            closed = True
-            prefix = m.group(1)
     source, outputs = _split_outputs(content)
     cell = Cell(
         kind="code",
@@ -188,15 +197,27 @@ def _naming_line(source: str) -> str:
 
 
 def assign_names(nb: Notebook) -> None:
-    """Give every code cell without a `name` a generated one, unique in the notebook."""
+    """Give every code cell without a `name` a generated one, unique in the notebook.
+
+    Runme's rule (`echo-hi`, then `echo-hi-2`, …), except that a generated name also
+    steps around explicit names, so looking a generated name up is never ambiguous.
+    """
+    code = nb.code_cells()
+    taken = {c.attributes["name"] for c in code if c.attributes.get("name")}
     seen: dict[str, int] = {}
-    for cell in nb.code_cells():
-        explicit = cell.attributes.get("name")
-        base = explicit or sanitize_name(_naming_line(cell.source))
-        count = seen.get(base, 0) + 1
+    for cell in code:
+        if cell.attributes.get("name"):
+            continue
+        base = sanitize_name(_naming_line(cell.source))
+        count = seen.get(base, 0)
+        while True:
+            count += 1
+            name = base if count == 1 else f"{base}-{count}"
+            if name not in taken:
+                break
         seen[base] = count
-        if not explicit:
-            cell.generated_name = base if count == 1 else f"{base}-{count}"
+        taken.add(name)
+        cell.generated_name = name
 
 
 # --- serialization ----------------------------------------------------------------------
@@ -250,6 +271,9 @@ def _render_code(cell: Cell, newline: str) -> str:
             cell._has_attrs or bool(cell.attributes),
         )
         rendered = format_info(info)
+        if fence[0] == "`" and "`" in rendered:
+            # A backtick fence's info string may not contain backticks (CommonMark).
+            fence = "~" * len(fence)
         opening = f"{cell._first_prefix}{fence}{rendered}{nl}"
     prefix = cell._prefix
     out = [opening]

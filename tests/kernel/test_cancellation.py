@@ -1,0 +1,130 @@
+"""Timeouts, cancel() and leftovers: the whole process group goes, nothing outlives a cell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cairn.kernel import CellResult, CellSpec, Session
+
+from ._processes import group_members, is_gone, read_pid, runs_in_group, wait_until
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_timeout_kills_a_cell_that_ignores_sigint_and_sigterm(
+    session: Session, tmp_path: Path, interactive: bool
+) -> None:
+    source = "trap '' INT TERM\nsleep 60 &\necho $! > child.pid\nwait\n"
+    result = session.run(CellSpec(source, interactive=interactive, timeout=0.5))
+    proc = result.process
+    assert proc.exit_code == 137
+    assert proc.timed_out
+    assert proc.killed
+    assert not proc.cancelled
+    assert proc.duration < 5
+    child = read_pid(tmp_path / "child.pid")
+    assert wait_until(lambda: is_gone(proc.pid) and is_gone(child))
+    assert wait_until(lambda: group_members(proc.pid) == [])
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_timeout_interrupts_a_cell_that_obeys_sigint_with_130(
+    session: Session, interactive: bool
+) -> None:
+    result = session.run(CellSpec("sleep 60", interactive=interactive, timeout=0.3))
+    proc = result.process
+    assert proc.exit_code == 130
+    assert proc.timed_out
+    assert not proc.killed  # SIGINT was enough; no SIGKILL needed
+    assert proc.duration < 5
+    assert wait_until(lambda: group_members(proc.pid) == [])
+
+
+def test_cell_that_finishes_before_its_timeout_is_not_timed_out(session: Session) -> None:
+    result = session.run(CellSpec("echo quick", interactive=False, timeout=5))
+    assert result.exit_code == 0
+    assert not result.process.timed_out
+
+
+def test_cancel_from_another_thread_interrupts_the_cell_quickly(
+    session: Session, tmp_path: Path
+) -> None:
+    source = "sleep 60 &\necho $! > child.pid\nsleep 61\n"
+    cell = CellSpec(source, interactive=False, timeout=30)  # the timeout is only a safety net
+    execution, program, state = session.prepare(cell)
+    execution.start()
+    cancelled_at: list[float] = []
+
+    def canceller() -> None:
+        # Cancel once `sleep 61` has exec'd: a SIGINT that lands while bash is still forking
+        # it is lost by the child, and the cell would only end by SIGKILL after the grace.
+        if wait_until(lambda: runs_in_group(execution.pid, ["sleep", "61"]), timeout=10):
+            cancelled_at.append(time.monotonic())
+            execution.cancel()
+
+    thread = threading.Thread(target=canceller)
+    thread.start()
+    result: CellResult = session.finish(cell, program, execution, state)
+    returned_at = time.monotonic()
+    thread.join(5)
+    assert cancelled_at, "the cell never reached its foreground sleep"
+    proc = result.process
+    assert proc.cancelled
+    assert not proc.timed_out
+    assert proc.exit_code == 130
+    assert returned_at - cancelled_at[0] < 3
+    child = read_pid(tmp_path / "child.pid")
+    assert wait_until(lambda: is_gone(proc.pid) and is_gone(child))
+    assert wait_until(lambda: group_members(proc.pid) == [])
+
+
+def test_cancel_after_the_cell_finished_changes_nothing(session: Session) -> None:
+    cell = CellSpec("echo done", interactive=False)
+    execution, program, state = session.prepare(cell)
+    execution.start()
+    result = session.finish(cell, program, execution, state)
+    execution.cancel()
+    assert result.exit_code == 0
+    assert not result.process.cancelled
+
+
+def test_background_job_holding_stdout_is_killed_after_linger(
+    session: Session, tmp_path: Path
+) -> None:
+    source = "sleep 60 &\necho $! > bg.pid\necho main done\n"
+    result = session.run(CellSpec(source, interactive=False))
+    proc = result.process
+    assert proc.exit_code == 0  # the cell itself succeeded
+    assert proc.leftovers_killed
+    assert proc.stdout.text == "main done\n"
+    assert proc.duration >= session.linger
+    background = read_pid(tmp_path / "bg.pid")
+    assert wait_until(lambda: is_gone(background))
+
+
+def test_background_job_with_output_detached_is_left_running(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    # The kernel kills leftovers only when they keep the cell's output open; a job that
+    # detached its output (nohup … >/dev/null 2>&1 &) is the user's to manage.
+    source = "nohup sleep 60 >/dev/null 2>&1 &\necho $! > bg.pid\n"
+    with Session(cwd=tmp_path, env=clean_env, grace=0.3, linger=5) as session:
+        result = session.run(CellSpec(source, interactive=False))
+    background = read_pid(tmp_path / "bg.pid")
+    try:
+        proc = result.process
+        assert proc.exit_code == 0
+        assert not proc.leftovers_killed
+        assert proc.duration < 4  # did not wait out the 5 s linger
+        assert not is_gone(background)
+        assert "sleep" in psutil.Process(background).cmdline()
+    finally:
+        if not is_gone(background) and "sleep" in psutil.Process(background).cmdline():
+            os.kill(background, signal.SIGKILL)
+    assert wait_until(lambda: is_gone(background))
