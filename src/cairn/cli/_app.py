@@ -48,6 +48,15 @@ from . import _tty
 
 DEFAULT_FILE = "README.md"
 _PATH = click.Path(path_type=Path, dir_okay=True)
+file_option = click.option(
+    "--file",
+    "-f",
+    "file",
+    type=_PATH,
+    default=DEFAULT_FILE,
+    show_default=True,
+    help="Markdown runbook.",
+)
 
 
 def usage_error(exc: Exception) -> int | None:
@@ -65,6 +74,14 @@ def usage_error(exc: Exception) -> int | None:
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Write to `output` atomically, or to stdout when no output file is given."""
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text)
 
 
 def _load(path: Path) -> Notebook:
@@ -157,15 +174,7 @@ def _execute_live(session: Session, spec: CellSpec) -> CellResult:
 
 @app.command("run")
 @click.argument("names", nargs=-1)
-@click.option(
-    "--file",
-    "-f",
-    "file",
-    type=_PATH,
-    default=DEFAULT_FILE,
-    help="Markdown runbook.",
-    show_default=True,
-)
+@file_option
 @click.option("--all", "all_cells", is_flag=True, help="Run every code cell in order.")
 @click.option("--tag", "-t", multiple=True, help="Run the cells with this tag (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print what would run, run nothing.")
@@ -265,15 +274,7 @@ def run(
 
 @app.command("print")
 @click.argument("name")
-@click.option(
-    "--file",
-    "-f",
-    "file",
-    type=_PATH,
-    default=DEFAULT_FILE,
-    help="Markdown runbook.",
-    show_default=True,
-)
+@file_option
 def print_cell(name: str, file: Path) -> None:
     """Print a cell's source."""
     cell = find_cell(_load(file), name, str(file))
@@ -327,11 +328,7 @@ def notebook_to_json(file: Path) -> None:
 @click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
 def notebook_to_ipynb(file: Path, output: Path | None) -> None:
     """Export a runbook as a Jupyter notebook."""
-    text = to_ipynb(_load(file))
-    if output is None:
-        sys.stdout.write(text + "\n")
-    else:
-        write_atomic(output, text + "\n")
+    _emit(to_ipynb(_load(file)) + "\n", output)
 
 
 @notebook_app.command("from-ipynb")
@@ -339,8 +336,4 @@ def notebook_to_ipynb(file: Path, output: Path | None) -> None:
 @click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
 def notebook_from_ipynb(file: Path, output: Path | None) -> None:
     """Import a Jupyter notebook as a Markdown runbook."""
-    text = serialize(from_ipynb(read_text(file)))
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        write_atomic(output, text)
+    _emit(serialize(from_ipynb(read_text(file))), output)
