@@ -1,0 +1,202 @@
+"""The embedded default: one SQLite file in WAL mode, shared safely by processes.
+
+Keys live in a WITHOUT ROWID table whose BLOB primary key sorts bytewise. Named locks
+are `flock`s on files beside the database, so the kernel releases them when a holder
+dies; each acquisition also bumps a token row in the database, and fenced batches check
+that token inside their transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ._errors import (
+    CorruptStoreError,
+    LockError,
+    LockLostError,
+    LockTimeoutError,
+    StoreError,
+)
+from ._kv import KV, Fence, Op
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token INTEGER NOT NULL);
+"""
+
+
+def _translate(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text
+    ):
+        return CorruptStoreError(
+            f"{path}: not a usable Cairn store ({text}); move it aside or restore a backup"
+        )
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError(f"{path}: disk full; the write was not applied")
+    return StoreError(f"{path}: {text}")
+
+
+class SQLiteKV(KV):
+    """KV in one SQLite file. `durable=True` (default) fsyncs every commit."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, durable: bool = True, timeout: float = 30.0
+    ) -> None:
+        self.path = Path(path)
+        self._lock_dir = self.path.with_name(self.path.name + ".locks")
+        self._mu = threading.RLock()
+        self._held: dict[str, tuple[int, int]] = {}  # name -> (fd, token)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise _translate(self.path, exc) from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open: {exc.strerror}") from None
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, key: bytes) -> bytes | None:
+        self._check_open()
+        with self._mu:
+            try:
+                row = self._db.execute("SELECT v FROM kv WHERE k = ?", (bytes(key),)).fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(self.path, exc) from None
+        return None if row is None else bytes(row[0])
+
+    def _scan_page(
+        self, start: bytes, end: bytes, after: bytes | None, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        self._check_open()
+        with self._mu:
+            try:
+                if after is None:
+                    rows = self._db.execute(
+                        "SELECT k, v FROM kv WHERE k >= ? AND k <= ? ORDER BY k LIMIT ?",
+                        (start, end, limit),
+                    ).fetchall()
+                else:
+                    rows = self._db.execute(
+                        "SELECT k, v FROM kv WHERE k > ? AND k >= ? AND k <= ? ORDER BY k LIMIT ?",
+                        (after, start, end, limit),
+                    ).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(self.path, exc) from None
+        return [(bytes(k), bytes(v)) for k, v in rows]
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _apply(self, ops: list[Op], fence: Fence | None) -> None:
+        self._check_open()
+        with self._mu:
+            cur = self._db.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                if fence is not None:
+                    row = cur.execute(
+                        "SELECT token FROM locks WHERE name = ?", (fence[0],)
+                    ).fetchone()
+                    if row is None or row[0] != fence[1] or fence[0] not in self._held:
+                        raise LockLostError(
+                            f"lock {fence[0]!r} is no longer held with token {fence[1]}"
+                        )
+                for op in ops:
+                    if op[0] == "set":
+                        cur.execute(
+                            "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (op[1], op[2])
+                        )
+                    elif op[0] == "delete":
+                        cur.execute("DELETE FROM kv WHERE k = ?", (op[1],))
+                    else:
+                        cur.execute("DELETE FROM kv WHERE k >= ? AND k <= ?", (op[1], op[2]))
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    cur.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(self.path, exc) from None
+                raise
+
+    # -- locks -------------------------------------------------------------------------
+
+    def _lock_file(self, name: str) -> Path:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+        return self._lock_dir / f"{digest}.lock"
+
+    def lock(self, name: str, timeout: float | None = None) -> int:
+        self._check_open()
+        self._lock_dir.mkdir(exist_ok=True)
+        fd = os.open(self._lock_file(name), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if timeout is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                # flock has no timeout; poll with LOCK_NB until the deadline.
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except OSError as exc:
+                        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                            raise
+                        if time.monotonic() >= deadline:
+                            raise LockTimeoutError(
+                                f"lock {name!r} not acquired within {timeout}s"
+                            ) from None
+                        time.sleep(0.005)
+            with self._mu:
+                cur = self._db.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    cur.execute(
+                        "INSERT INTO locks (name, token) VALUES (?, 1) "
+                        "ON CONFLICT(name) DO UPDATE SET token = token + 1",
+                        (name,),
+                    )
+                    token = int(
+                        cur.execute("SELECT token FROM locks WHERE name = ?", (name,)).fetchone()[0]
+                    )
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                self._held[name] = (fd, token)
+            return token
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def unlock(self, name: str) -> None:
+        with self._mu:
+            held = self._held.pop(name, None)
+        if held is None:
+            raise LockError(f"lock {name!r} is not held")
+        os.close(held[0])  # closing the descriptor releases the flock
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._mu:
+            for fd, _ in self._held.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._held.clear()
+            self._db.close()
+            self._closed = True
