@@ -7,6 +7,8 @@ checks=(
   "python3 -m venv --help|python3-venv"
   "command -v bash|bash"
   "command -v make|make"
+  # The test suite starts its own PostgreSQL server (initdb + pg_ctl) for the store.
+  "ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl|postgresql"
 )
 
 missing=()

@@ -24,6 +24,7 @@ Op: TypeAlias = (
 )
 
 SCAN_PAGE = 512
+FIRST_PAGE = 32
 MAX_BATCH_BYTES = 4 << 20  # `maybe_apply` flushes past this
 
 
@@ -146,12 +147,15 @@ class KV(abc.ABC):
         """
         start, end = check_bytes(start), check_bytes(end)
         after: bytes | None = None
+        # Pages grow (32, 128, 512, …): short scans fetch little, long ones few round trips.
+        size = FIRST_PAGE
         while True:
-            page = self._scan_page(start, end, after, SCAN_PAGE)
+            page = self._scan_page(start, end, after, size)
             yield from page
-            if len(page) < SCAN_PAGE:
+            if len(page) < size:
                 return
             after = page[-1][0]
+            size = min(SCAN_PAGE, size * 4)
 
     def batch(self) -> Batch:
         self._check_open()
