@@ -41,8 +41,13 @@ def _translate(path: Path, exc: sqlite3.Error) -> StoreError:
         return CorruptStoreError(
             f"{path}: not a usable Cairn store ({text}); move it aside or restore a backup"
         )
-    if "disk is full" in text or "database or disk is full" in text:
+    if "disk is full" in text:
         return StoreError(f"{path}: disk full; the write was not applied")
+    if "disk I/O error" in text:
+        return StoreError(
+            f"{path}: disk I/O error (disk full, file size limit or failing disk);"
+            " the write was not applied"
+        )
     return StoreError(f"{path}: {text}")
 
 
