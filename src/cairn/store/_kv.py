@@ -23,7 +23,7 @@ Op: TypeAlias = (
     | tuple[Literal["delete_range"], bytes, bytes]
 )
 
-SCAN_PAGE = 512
+SCAN_PAGE = 4096
 FIRST_PAGE = 32
 MAX_BATCH_BYTES = 4 << 20  # `maybe_apply` flushes past this
 
@@ -147,7 +147,7 @@ class KV(abc.ABC):
         """
         start, end = check_bytes(start), check_bytes(end)
         after: bytes | None = None
-        # Pages grow (32, 128, 512, …): short scans fetch little, long ones few round trips.
+        # Pages grow (32, 128, … 4096 rows): short scans fetch little, long ones few round trips.
         size = FIRST_PAGE
         while True:
             page = self._scan_page(start, end, after, size)
