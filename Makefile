@@ -37,6 +37,8 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python bench/kernel.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/vectors.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -337,3 +337,6 @@ def notebook_to_ipynb(file: Path, output: Path | None) -> None:
 def notebook_from_ipynb(file: Path, output: Path | None) -> None:
     """Import a Jupyter notebook as a Markdown runbook."""
     _emit(serialize(from_ipynb(read_text(file))), output)
+
+
+from . import _index  # noqa: E402,F401  (registers `cairn index`)

@@ -1,0 +1,255 @@
+"""`cairn index`: add Markdown docs, search them, show what the index holds.
+
+Everything heavy (numpy, torch, usearch, the store) is imported inside the commands, so
+registering this group costs `cairn --help` and `cairn run` nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._app import app
+
+if TYPE_CHECKING:
+    from ..index import Embedder, VectorIndex
+    from ..store import KV
+
+INDEX_NAME = "docs"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _Failure(click.ClickException):
+    """A library error shown as `cairn: error: …` with exit code 2, like the others."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        print(f"cairn: error: {self.message}", file=file or sys.stderr)
+
+
+def _errors(command: _F) -> _F:
+    # The CLI's error boundary (cli.main) does not know IndexingError and StoreError yet.
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..index import IndexingError
+        from ..store import StoreError
+
+        try:
+            return command(*args, **kwargs)
+        except (IndexingError, StoreError) as exc:
+            raise _Failure(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+store_option = click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="A SQLite file or postgresql:// URL (default: the config dir's cairn.db).",
+)
+embedder_option = click.option(
+    "--embedder",
+    type=click.Choice(["local", "openai", "hash"]),
+    help="local (all-MiniLM-L6-v2), openai (any OpenAI-compatible server) or hash"
+    " (no model; tests). Default: the one that filled the index, else local.",
+)
+base_url_option = click.option(
+    "--base-url",
+    metavar="URL",
+    help="OpenAI-compatible API, e.g. http://localhost:11434/v1 (env CAIRN_EMBEDDINGS_URL).",
+)
+model_option = click.option(
+    "--model", help="Embedding model on that server (env CAIRN_EMBEDDINGS_MODEL)."
+)
+
+
+@contextmanager
+def _store(url: str | None) -> Iterator[KV]:
+    from ..store import open_store
+
+    kv = open_store(url)
+    try:
+        yield kv
+    finally:
+        kv.close()
+
+
+def _embedder(
+    kv: KV, kind: str | None, base_url: str | None, model: str | None, *, rebuild: bool = False
+) -> tuple[Embedder, VectorIndex]:
+    """The embedder to use and the index, checked against the embedder that filled it."""
+    from ..index import IndexingError, VectorIndex, embedder_kind, open_embedder
+
+    recorded = VectorIndex(kv, INDEX_NAME).stats().model
+    dims = None
+    if kind is None and recorded is not None:
+        kind, recorded_model, dims = embedder_kind(recorded)
+        model = model or recorded_model
+    embedder = open_embedder(kind or "local", model=model, base_url=base_url, dims=dims)
+    if recorded is not None and recorded != embedder.name and not rebuild:
+        raise IndexingError(
+            f"the index holds vectors from {recorded!r}, not {embedder.name!r}:"
+            " search with the same embedder, or re-embed everything with"
+            " `cairn index add --rebuild`"
+        )
+    return embedder, VectorIndex(kv, INDEX_NAME, model=None if rebuild else embedder.name)
+
+
+@app.group("index")
+def index_app() -> None:
+    """Embed Markdown docs into the store and search them by meaning."""
+
+
+@index_app.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+@embedder_option
+@base_url_option
+@model_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--rebuild", is_flag=True, help="Drop all vectors and embed every doc again.")
+@_errors
+def add(
+    files: tuple[Path, ...],
+    store_url: str | None,
+    embedder: str | None,
+    base_url: str | None,
+    model: str | None,
+    batch_size: int,
+    rebuild: bool,
+) -> None:
+    """Add Markdown files (or the Markdown under directories), one doc per section, and
+    embed the docs that are new or changed."""
+    from ..index import MAX_CHARS, add_markdown, embed_docs, reset_embeddings
+
+    with _store(store_url) as kv:
+        chosen, index = _embedder(kv, embedder, base_url, model, rebuild=rebuild)
+        report = add_markdown(kv, index, files)
+        if rebuild:
+            reset_embeddings(kv, index)
+            index.model = chosen.name
+        with _progress_bar() as progress:
+            embedded = embed_docs(kv, chosen, index, batch_size=batch_size, progress=progress)
+        index.maybe_save()
+    print(
+        f"cairn: {report.files} files, {report.docs} sections: {len(report.written)} new or"
+        f" changed, {len(report.removed)} removed; embedded {embedded.embedded}"
+        f" with {chosen.name}",
+        file=sys.stderr,
+    )
+    if embedded.truncated:
+        print(
+            f"cairn: {len(embedded.truncated)} docs were longer than {MAX_CHARS} characters;"
+            f" only their start was embedded (first: {embedded.truncated[0]})",
+            file=sys.stderr,
+        )
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("embedding", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+@index_app.command("search")
+@click.argument("query")
+@click.option("--k", "-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--exact", is_flag=True, help="Score every vector (no HNSW).")
+@store_option
+@embedder_option
+@base_url_option
+@model_option
+@_errors
+def search(
+    query: str,
+    k: int,
+    as_json: bool,
+    exact: bool,
+    store_url: str | None,
+    embedder: str | None,
+    base_url: str | None,
+    model: str | None,
+) -> None:
+    """Search the docs by meaning: the k most similar sections, best first."""
+    from ..index import Docs, VectorIndex
+
+    with _store(store_url) as kv:
+        matches = []
+        if len(VectorIndex(kv, INDEX_NAME)):  # an empty index needs no model loaded
+            chosen, index = _embedder(kv, embedder, base_url, model)
+            matches = index.search(chosen.embed([query])[0], k, exact=True if exact else None)
+        docs = Docs(kv)
+        rows = []
+        for match in matches:
+            doc = docs.get(match.id)
+            rows.append(
+                {
+                    "id": match.id,
+                    "score": round(match.score, 6),
+                    "title": doc.title if doc else "",
+                    "snippet": " ".join(doc.text.split())[:160] if doc else "",
+                }
+            )
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        print("cairn: no matches (is the index empty? see `cairn index stats`)", file=sys.stderr)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Score", "Id", "Title", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(f"{row['score']:.3f}", str(row["id"]), str(row["title"]))
+    Console(soft_wrap=True).print(table)
+
+
+@index_app.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@store_option
+@_errors
+def stats(as_json: bool, store_url: str | None) -> None:
+    """What the index holds: docs, vectors, dimensions, sizes."""
+    from ..index import index_stats
+
+    with _store(store_url) as kv:
+        numbers = index_stats(kv, INDEX_NAME)
+    if as_json:
+        print(json.dumps(numbers, indent=2))
+        return
+    width = max(len(key) for key in numbers)
+    for key, value in numbers.items():
+        print(f"{key:<{width}}  {'-' if value is None else value}")

@@ -1,0 +1,708 @@
+"""A persistent vector index over a KV store, searched by cosine similarity.
+
+Vectors live in the store as little-endian float32 under keys built with `ordered`;
+every write bumps a sequence number in the same atomic batch, and an index by sequence
+number (plus tombstones for deletions) lets a reader catch up on what changed since it
+last looked. Two search paths share those vectors:
+
+- exact: one matrix product over a unit-vector matrix loaded lazily from the store and
+  kept in sync on writes;
+- approximate: an HNSW graph (usearch) gives `k × oversample` candidates, re-scored
+  exactly. Its snapshot in the store is loaded on first use and brought up to date with
+  the changes made since it was saved, so a small change never rebuilds the graph.
+
+Layout (keys encoded with `ordered`):
+  ("vec", name, id)          → label u64 | seq u64 | float32 LE × dims
+  ("vec.seq", name, seq)     → label u64 | id         (the live entry written at seq)
+  ("vec.del", name, seq)     → label u64 | id         (tombstone; purged by `save`)
+  ("vec.meta", name)         → JSON: dims, model, seq, count, next_label, floor
+  ("vec.hnsw", name) and ("vec.hnsw.chunk", name, gen, i): the graph snapshot (_hnsw)
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import struct
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..store import KV, Batch, Fence, ordered
+from . import _hnsw
+from ._errors import VectorIndexError
+from ._hnsw import HNSWParams
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+_VEC = "vec"
+_SEQ = "vec.seq"
+_DEL = "vec.del"
+_META = "vec.meta"
+_HEAD = struct.Struct(">QQ")
+_LABEL = struct.Struct(">Q")
+_F32 = "<f4"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A search result: the vector's id and its cosine similarity to the query."""
+
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    name: str
+    count: int
+    dims: int | None
+    model: str | None
+    vector_bytes: int  # float32 payload of all vectors in the store
+    snapshot_bytes: int  # the saved HNSW graph (0: none)
+    pending: int  # changes since the snapshot, applied when it is loaded
+    memory_bytes: int  # this process: exact matrix plus HNSW graph, when loaded
+    approximate: str | None  # this process's graph: "built", "loaded", or None
+
+
+@dataclass
+class _Meta:
+    dims: int | None = None
+    model: str | None = None
+    seq: int = 0
+    count: int = 0
+    next_label: int = 1
+    floor: int = 0  # tombstones with seq <= floor are gone: catching up from below reloads
+
+    def dump(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @staticmethod
+    def load(raw: bytes | None, name: str) -> _Meta:
+        if raw is None:
+            return _Meta()
+        try:
+            return _Meta(**json.loads(raw))
+        except (ValueError, TypeError):
+            raise VectorIndexError(f"vector index {name!r}: metadata is damaged") from None
+
+
+@dataclass(frozen=True)
+class _Change:
+    seq: int
+    id: str
+    label: int
+    vector: NDArray[np.float32] | None  # None: deleted
+
+
+class _Matrix:
+    """The exact path's in-memory state: unit vectors by row, with their ids and labels."""
+
+    def __init__(self, dims: int, seq: int) -> None:
+        import numpy as np
+
+        self.dims = dims
+        self.seq = seq
+        self.n = 0
+        self.ids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.row_of_label: dict[int, int] = {}
+        self.labels = np.zeros(0, dtype=np.uint64)
+        self.seqs = np.zeros(0, dtype=np.uint64)
+        self.unit = np.zeros((0, dims), dtype=np.float32)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.unit.nbytes + self.labels.nbytes + self.seqs.nbytes)
+
+    def _reserve(self, extra: int) -> None:
+        import numpy as np
+
+        need = self.n + extra
+        if need <= len(self.labels):
+            return
+        cap = max(need, len(self.labels) * 3 // 2, 1024)
+        for attr in ("labels", "seqs", "unit"):
+            old = getattr(self, attr)
+            new = np.zeros((cap, *old.shape[1:]), dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, attr, new)
+
+    def put(
+        self,
+        ids: Sequence[str],
+        labels: Sequence[int],
+        seqs: Sequence[int],
+        unit: NDArray[np.float32],
+    ) -> None:
+        import numpy as np
+
+        self._reserve(len(ids))
+        rows = np.empty(len(ids), dtype=np.int64)
+        for i, (id_, label) in enumerate(zip(ids, labels, strict=True)):
+            row = self.row_of.get(id_)
+            if row is None:
+                row = self.n
+                self.n += 1
+                self.ids.append(id_)
+                self.row_of[id_] = row
+            else:
+                self.row_of_label.pop(int(self.labels[row]), None)
+            self.row_of_label[label] = row
+            rows[i] = row
+        self.labels[rows] = np.asarray(labels, dtype=np.uint64)
+        self.seqs[rows] = np.asarray(seqs, dtype=np.uint64)
+        self.unit[rows] = unit
+
+    def remove(self, id_: str) -> None:
+        row = self.row_of.pop(id_, None)
+        if row is None:
+            return
+        self.row_of_label.pop(int(self.labels[row]), None)
+        last = self.n - 1
+        if row != last:
+            moved = self.ids[last]
+            self.ids[row] = moved
+            self.row_of[moved] = row
+            self.row_of_label[int(self.labels[last])] = row
+            self.labels[row] = self.labels[last]
+            self.seqs[row] = self.seqs[last]
+            self.unit[row] = self.unit[last]
+        self.ids.pop()
+        self.n = last
+
+    def lookup(self, id_: str) -> tuple[int, int] | None:
+        row = self.row_of.get(id_)
+        return None if row is None else (int(self.labels[row]), int(self.seqs[row]))
+
+    def top(
+        self, query: NDArray[np.float32], k: int, rows: NDArray[np.int64] | None = None
+    ) -> list[tuple[int, float]]:
+        """The k best (row, score) pairs among `rows` (all rows when None)."""
+        import numpy as np
+
+        if rows is None:
+            scores = self.unit[: self.n] @ query
+            candidates = None
+        else:
+            scores = self.unit[rows] @ query
+            candidates = rows
+        k = min(k, len(scores))
+        if k <= 0:
+            return []
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        pairs = [
+            (int(candidates[i]) if candidates is not None else int(i), float(scores[i]))
+            for i in best
+        ]
+        pairs.sort(key=lambda p: (-p[1], self.ids[p[0]]))
+        return pairs
+
+
+def _unit(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
+    import numpy as np
+
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    out = np.zeros_like(matrix)
+    np.divide(matrix, norms, out=out, where=norms > 0)
+    return out
+
+
+class VectorIndex:
+    """Vectors by string id, persisted in `kv` under `name`, searched by cosine similarity.
+
+    `dims` fixes the vector length (else the first write does); `model` names the
+    embedder whose vectors this holds and is checked against the stored one, so vectors
+    of two models never mix. Searches below `exact_below` vectors are exact unless told
+    otherwise. Writes take the store lock `vec:<name>`, so several processes may write.
+    """
+
+    def __init__(
+        self,
+        kv: KV,
+        name: str = "docs",
+        *,
+        dims: int | None = None,
+        model: str | None = None,
+        params: HNSWParams | None = None,
+        oversample: int = 4,
+        exact_below: int = 20_000,
+    ) -> None:
+        self.kv = kv
+        self.name = name
+        self.dims = dims
+        self.model = model
+        self.params = params or HNSWParams()
+        self.oversample = max(1, oversample)
+        self.exact_below = exact_below
+        self._mu = threading.RLock()
+        self._lock_name = f"vec:{name}"
+        self._matrix: _Matrix | None = None
+        self._graph: Any = None
+        self._graph_seq = 0
+        self._graph_source: str | None = None
+        self._vec_prefix = ordered.encode(_VEC, name)
+        self._seq_prefix = ordered.encode(_SEQ, name)
+        self._del_prefix = ordered.encode(_DEL, name)
+
+    # -- keys and records --------------------------------------------------------------
+
+    # encode(a, b, c) == encode(a, b) + encode(c): the prefixes are encoded once.
+
+    def _vec_key(self, id_: str) -> bytes:
+        return self._vec_prefix + ordered.encode(id_)
+
+    def _seq_key(self, seq: int) -> bytes:
+        return self._seq_prefix + ordered.encode(seq)
+
+    def _del_key(self, seq: int) -> bytes:
+        return self._del_prefix + ordered.encode(seq)
+
+    def _meta_key(self) -> bytes:
+        return ordered.encode(_META, self.name)
+
+    def _read_meta(self) -> _Meta:
+        meta = _Meta.load(self.kv.get(self._meta_key()), self.name)
+        if meta.dims is not None and self.dims is not None and meta.dims != self.dims:
+            raise VectorIndexError(
+                f"vector index {self.name!r} holds {meta.dims}-dim vectors, not {self.dims}-dim"
+            )
+        if meta.model and self.model and meta.model != self.model:
+            raise VectorIndexError(
+                f"vector index {self.name!r} holds vectors of {meta.model!r}, not {self.model!r};"
+                " use the same embedder, or clear the index and embed again"
+            )
+        return meta
+
+    def _unpack(self, raw: bytes, dims: int) -> tuple[int, int, NDArray[np.float32]]:
+        import numpy as np
+
+        if len(raw) != _HEAD.size + 4 * dims:
+            raise VectorIndexError(
+                f"vector index {self.name!r}: a record has {len(raw)} bytes, expected"
+                f" {_HEAD.size + 4 * dims} for {dims} dims"
+            )
+        label, seq = _HEAD.unpack_from(raw)
+        return label, seq, np.frombuffer(raw, dtype=_F32, offset=_HEAD.size).astype(np.float32)
+
+    # -- input checks ------------------------------------------------------------------
+
+    def _as_rows(self, vectors: ArrayLike, count: int, meta: _Meta) -> NDArray[np.float32]:
+        import numpy as np
+
+        try:
+            matrix = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise VectorIndexError("vectors must be numbers") from None
+        if matrix.ndim == 1 and count == 1:
+            matrix = matrix.reshape(1, -1)
+        if matrix.ndim != 2 or matrix.shape[0] != count:
+            raise VectorIndexError(
+                f"expected {count} vectors, got an array of shape {matrix.shape}"
+            )
+        self._check_dims(int(matrix.shape[1]), meta)
+        if not np.isfinite(matrix).all():
+            raise VectorIndexError("vectors must be finite (no NaN or infinity)")
+        return matrix
+
+    def _check_dims(self, got: int, meta: _Meta) -> None:
+        want = meta.dims or self.dims
+        if want is not None and got != want:
+            raise VectorIndexError(
+                f"vector index {self.name!r} holds {want}-dim vectors; got a {got}-dim vector"
+                + (f" (the index was filled by {meta.model!r})" if meta.model else "")
+            )
+        if got < 1:
+            raise VectorIndexError("vectors need at least one dimension")
+
+    # -- catching up with the store ----------------------------------------------------
+
+    def _changes(self, after: int, dims: int) -> Iterator[_Change]:
+        """Changes with seq > after, in seq order: live entries and tombstones merged."""
+
+        def live() -> Iterator[_Change]:
+            end = ordered.encode(_SEQ, self.name, ordered.Inf)
+            for key, value in self.kv.scan(self._seq_key(after + 1), end):
+                seq = ordered.decode(key, str, str, int)[2]
+                id_ = value[_LABEL.size :].decode()
+                raw = self.kv.get(self._vec_key(id_))
+                if raw is None:
+                    continue  # deleted since: its tombstone comes later
+                label, entry_seq, vector = self._unpack(raw, dims)
+                if entry_seq == seq:  # else overwritten since: the newer entry comes later
+                    yield _Change(seq, id_, label, vector)
+
+        def dead() -> Iterator[_Change]:
+            end = ordered.encode(_DEL, self.name, ordered.Inf)
+            for key, value in self.kv.scan(self._del_key(after + 1), end):
+                seq = ordered.decode(key, str, str, int)[2]
+                (label,) = _LABEL.unpack_from(value)
+                yield _Change(seq, value[_LABEL.size :].decode(), label, None)
+
+        return heapq.merge(live(), dead(), key=lambda change: change.seq)
+
+    def _load_matrix(self, meta: _Meta) -> _Matrix:
+        import numpy as np
+
+        dims = meta.dims or 0
+        matrix = _Matrix(dims, meta.seq)
+        ids: list[str] = []
+        labels: list[int] = []
+        seqs: list[int] = []
+        payload = bytearray()
+        start = ordered.encode(_VEC, self.name)
+        end = ordered.encode(_VEC, self.name, ordered.Inf)
+        size = _HEAD.size + 4 * dims
+        for key, raw in self.kv.scan(start, end):
+            if len(raw) != size:
+                self._unpack(raw, dims)  # raises with the details
+            label, seq = _HEAD.unpack_from(raw)
+            ids.append(ordered.decode(key, str, str, str)[2])
+            labels.append(label)
+            seqs.append(seq)
+            payload += memoryview(raw)[_HEAD.size :]
+        vectors = np.frombuffer(payload, dtype=_F32).reshape(len(ids), dims)
+        matrix.put(ids, labels, seqs, _unit(vectors.astype(np.float32)))
+        del payload, vectors
+        # The scan is not a snapshot: replay what changed since it began (idempotent).
+        self._apply_to_matrix(matrix, self._changes(meta.seq, dims))
+        return matrix
+
+    def _apply_to_matrix(self, matrix: _Matrix, changes: Iterable[_Change]) -> None:
+        for change in changes:
+            if change.vector is None:
+                matrix.remove(change.id)
+            else:
+                matrix.put([change.id], [change.label], [change.seq], _unit(change.vector[None, :]))
+            matrix.seq = max(matrix.seq, change.seq)
+
+    def _apply_to_graph(self, changes: Iterable[_Change]) -> int:
+        import numpy as np
+
+        applied = 0
+        for change in changes:
+            labels = np.array([change.label], dtype=np.uint64)
+            if change.vector is None:
+                _hnsw.remove(self._graph, labels)
+            else:
+                _hnsw.upsert(self._graph, labels, _unit(change.vector[None, :]))
+            applied += 1
+        return applied
+
+    def _sync(self, meta: _Meta, *, need_matrix: bool) -> _Matrix | None:
+        """Bring the in-memory state up to `meta.seq` (loading the matrix if asked)."""
+        dims = meta.dims
+        if dims is None:
+            self._matrix, self._graph = None, None
+            return None
+        m = self._matrix
+        if m is not None and (m.dims != dims or m.seq < meta.floor or m.seq > meta.seq):
+            m = self._matrix = None  # cleared, or too far behind to catch up: reload
+            self._graph = None
+        if m is None:
+            if not need_matrix:
+                return None
+            m = self._matrix = self._load_matrix(meta)
+        elif m.seq < meta.seq:
+            self._apply_to_matrix(m, self._changes(m.seq, dims))
+            m.seq = max(m.seq, meta.seq)
+        if self._graph is not None and self._graph_seq < meta.seq:
+            self._apply_to_graph(self._changes(self._graph_seq, dims))
+            self._graph_seq = meta.seq
+        return m
+
+    def _ensure_graph(self, meta: _Meta, matrix: _Matrix) -> Any:
+        if self._graph is not None:
+            return self._graph
+        dims = matrix.dims
+        info = _hnsw.read_snapshot_info(self.kv, self.name)
+        if info is not None and info.dims == dims and meta.floor <= info.seq <= meta.seq:
+            try:
+                self._graph = _hnsw.load(self.kv, self.name, info, self.params)
+            except VectorIndexError:
+                self._graph = None  # damaged or incomplete: rebuilt below
+            else:
+                self._graph_seq = info.seq
+                applied = self._apply_to_graph(self._changes(info.seq, dims))
+                self._graph_seq = meta.seq
+                self._graph_source = f"loaded (+{applied} changes)"
+                return self._graph
+        n = matrix.n
+        self._graph = _hnsw.build(dims, self.params, matrix.labels[:n], matrix.unit[:n])
+        self._graph_seq = matrix.seq
+        self._graph_source = "built"
+        return self._graph
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _locked_write(self) -> tuple[_Meta, Fence]:
+        token = self.kv.lock(self._lock_name)
+        try:
+            meta = self._read_meta()
+            self._sync(meta, need_matrix=False)
+        except BaseException:
+            self.kv.unlock(self._lock_name)
+            raise
+        return meta, (self._lock_name, token)
+
+    def _lookup(self, id_: str, dims: int | None) -> tuple[int, int] | None:
+        if self._matrix is not None:
+            return self._matrix.lookup(id_)
+        raw = self.kv.get(self._vec_key(id_))
+        if raw is None or dims is None:
+            return None
+        label, seq, _ = self._unpack(raw, dims)
+        return label, seq
+
+    def set(self, id_: str, vector: ArrayLike) -> None:
+        """Store one vector under `id_`, replacing any earlier one."""
+        self.set_many([id_], vector)
+
+    def set_many(self, ids: Sequence[str], vectors: ArrayLike) -> None:
+        """Store vectors (one row per id) in one atomic batch; a repeated id keeps its last row.
+
+        Raises VectorIndexError, with nothing written, if any row has the wrong dimension
+        or is not finite.
+        """
+        import numpy as np
+
+        ids = list(ids)
+        for id_ in ids:
+            if not isinstance(id_, str):
+                raise VectorIndexError(f"ids must be str, not {type(id_).__name__}")
+        if not ids:
+            return
+        with self._mu:
+            meta, fence = self._locked_write()
+            try:
+                rows = self._as_rows(vectors, len(ids), meta)
+                last = {id_: i for i, id_ in enumerate(ids)}
+                if len(last) < len(ids):
+                    keep = sorted(last.values())
+                    ids, rows = [ids[i] for i in keep], rows[keep]
+                batch = self.kv.batch()
+                labels, seqs = self._write_rows(batch, meta, ids, rows)
+                meta.dims = int(rows.shape[1])
+                meta.model = meta.model or self.model
+                batch.set(self._meta_key(), meta.dump())
+                batch.apply(fence)
+            finally:
+                self.kv.unlock(self._lock_name)
+            unit = _unit(rows)
+            if self._matrix is not None:
+                self._matrix.put(ids, labels, seqs, unit)
+                self._matrix.seq = meta.seq
+            if self._graph is not None:
+                _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), unit)
+                self._graph_seq = meta.seq
+
+    def _write_rows(
+        self, batch: Batch, meta: _Meta, ids: list[str], rows: NDArray[np.float32]
+    ) -> tuple[list[int], list[int]]:
+        labels: list[int] = []
+        seqs: list[int] = []
+        little = rows.astype(_F32, copy=False)
+        for id_, row in zip(ids, little, strict=True):
+            old = self._lookup(id_, meta.dims)
+            if old is None:
+                label = meta.next_label
+                meta.next_label += 1
+                meta.count += 1
+            else:
+                label = old[0]
+                batch.delete(self._seq_key(old[1]))
+            meta.seq += 1
+            batch.set(self._vec_key(id_), _HEAD.pack(label, meta.seq) + row.tobytes())
+            batch.set(self._seq_key(meta.seq), _LABEL.pack(label) + id_.encode())
+            labels.append(label)
+            seqs.append(meta.seq)
+        return labels, seqs
+
+    def delete(self, id_: str) -> bool:
+        """Remove the vector under `id_`; False if there was none."""
+        return self.delete_many([id_]) == 1
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        """Remove vectors in one atomic batch; returns how many existed."""
+        import numpy as np
+
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return 0
+        with self._mu:
+            meta, fence = self._locked_write()
+            removed: list[tuple[str, int]] = []
+            try:
+                batch = self.kv.batch()
+                for id_ in wanted:
+                    old = self._lookup(id_, meta.dims)
+                    if old is None:
+                        continue
+                    label, seq = old
+                    batch.delete(self._vec_key(id_))
+                    batch.delete(self._seq_key(seq))
+                    meta.seq += 1
+                    meta.count -= 1
+                    batch.set(self._del_key(meta.seq), _LABEL.pack(label) + id_.encode())
+                    removed.append((id_, label))
+                if removed:
+                    batch.set(self._meta_key(), meta.dump())
+                    batch.apply(fence)
+            finally:
+                self.kv.unlock(self._lock_name)
+            if self._matrix is not None:
+                for id_, _ in removed:
+                    self._matrix.remove(id_)
+                self._matrix.seq = meta.seq
+            if self._graph is not None:
+                _hnsw.remove(
+                    self._graph, np.array([label for _, label in removed], dtype=np.uint64)
+                )
+                self._graph_seq = meta.seq
+            return len(removed)
+
+    def clear(self) -> None:
+        """Remove every vector, the snapshot and the recorded dims and model."""
+        with self._mu:
+            token = self.kv.lock(self._lock_name)
+            try:
+                batch = self.kv.batch()
+                for prefix in (_VEC, _SEQ, _DEL, "vec.hnsw.chunk"):
+                    batch.delete_range(
+                        ordered.encode(prefix, self.name),
+                        ordered.encode(prefix, self.name, ordered.Inf),
+                    )
+                batch.delete(_hnsw.snapshot_key(self.name))
+                batch.delete(self._meta_key())
+                batch.apply((self._lock_name, token))
+            finally:
+                self.kv.unlock(self._lock_name)
+            self._matrix, self._graph, self._graph_source = None, None, None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, id_: str) -> NDArray[np.float32] | None:
+        """The vector stored under `id_` (as written), or None."""
+        with self._mu:
+            meta = self._read_meta()
+            raw = self.kv.get(self._vec_key(id_))
+            if raw is None or meta.dims is None:
+                return None
+            return self._unpack(raw, meta.dims)[2]
+
+    def __len__(self) -> int:
+        return self._read_meta().count
+
+    def __contains__(self, id_: object) -> bool:
+        return isinstance(id_, str) and self.kv.get(self._vec_key(id_)) is not None
+
+    def search(self, vector: ArrayLike, k: int = 10, *, exact: bool | None = None) -> list[Match]:
+        """The k stored vectors most similar to `vector` by cosine, best first.
+
+        `exact=True` scores every vector; `exact=False` uses the HNSW graph (built or
+        loaded on first use) and re-scores its `k × oversample` candidates exactly;
+        None picks exact below `exact_below` vectors. A zero query matches nothing.
+        """
+        import numpy as np
+
+        with self._mu:
+            meta = self._read_meta()
+            if meta.dims is None or k <= 0:
+                if meta.dims is None and self.dims is not None:
+                    self._as_rows(vector, 1, meta)  # still report a wrong dimension
+                return []
+            query = self._as_rows(vector, 1, meta)[0]
+            norm = float(np.linalg.norm(query))
+            if norm == 0.0:
+                return []
+            query = query / norm
+            matrix = self._sync(meta, need_matrix=True)
+            assert matrix is not None
+            if matrix.n == 0:
+                return []
+            use_exact = exact if exact is not None else matrix.n < self.exact_below
+            if use_exact:
+                pairs = matrix.top(query, k)
+            else:
+                graph = self._ensure_graph(meta, matrix)
+                want = min(matrix.n, k * self.oversample)
+                labels = _hnsw.search(graph, query, want, self.params.expansion_search)
+                rows = [matrix.row_of_label.get(int(label)) for label in labels]
+                found = np.array([r for r in rows if r is not None], dtype=np.int64)
+                pairs = matrix.top(query, k, found)
+            return [Match(matrix.ids[row], score) for row, score in pairs]
+
+    def load(self, *, approximate: bool = False) -> None:
+        """Load the exact matrix now (and the HNSW graph, when `approximate`), rather
+        than on the first search: a server warms up before it takes queries."""
+        with self._mu:
+            meta = self._read_meta()
+            matrix = self._sync(meta, need_matrix=True)
+            if approximate and matrix is not None:
+                self._ensure_graph(meta, matrix)
+
+    # -- the approximate index's snapshot ----------------------------------------------
+
+    def save(self) -> int:
+        """Persist the HNSW graph (building it if needed) so the next process loads it
+        instead of rebuilding; purges tombstones it no longer needs. Returns its size."""
+        with self._mu:
+            meta, fence = self._locked_write()
+            try:
+                if meta.dims is None:
+                    return 0
+                matrix = self._sync(meta, need_matrix=True)
+                assert matrix is not None
+                graph = self._ensure_graph(meta, matrix)
+
+                def finish(batch: Batch) -> None:
+                    batch.delete_range(self._del_key(0), self._del_key(meta.seq))
+                    meta.floor = meta.seq
+                    batch.set(self._meta_key(), meta.dump())
+
+                info = _hnsw.save(
+                    self.kv,
+                    self.name,
+                    graph,
+                    seq=meta.seq,
+                    params=self.params,
+                    fence=fence,
+                    finish=finish,
+                )
+                return info.size
+            finally:
+                self.kv.unlock(self._lock_name)
+
+    def maybe_save(self) -> bool:
+        """`save` when the index is big enough for approximate search and the snapshot is
+        missing or behind by more than a tenth of the index (at least 1000 changes)."""
+        meta = self._read_meta()
+        if meta.count < self.exact_below:
+            return False
+        info = _hnsw.read_snapshot_info(self.kv, self.name)
+        if info is not None and meta.seq - info.seq < max(1000, meta.count // 10):
+            return False
+        self.save()
+        return True
+
+    def stats(self) -> IndexStats:
+        with self._mu:
+            meta = self._read_meta()
+            info = _hnsw.read_snapshot_info(self.kv, self.name)
+            memory = self._matrix.nbytes if self._matrix is not None else 0
+            if self._graph is not None:
+                memory += int(self._graph.memory_usage)
+            return IndexStats(
+                name=self.name,
+                count=meta.count,
+                dims=meta.dims,
+                model=meta.model,
+                vector_bytes=meta.count * 4 * (meta.dims or 0),
+                snapshot_bytes=info.size if info else 0,
+                pending=meta.seq - (info.seq if info else 0),
+                memory_bytes=memory,
+                approximate=self._graph_source if self._graph is not None else None,
+            )

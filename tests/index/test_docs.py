@@ -1,0 +1,133 @@
+"""The docs corpus and embed_docs: only new or changed docs are embedded, in batches."""
+
+from __future__ import annotations
+
+import pytest
+
+from cairn.index import (
+    MAX_CHARS,
+    Doc,
+    Docs,
+    EmbeddingError,
+    IndexingError,
+    OpenAIEmbedder,
+    VectorIndex,
+    delete_docs,
+    embed_docs,
+    embedding_text,
+    index_stats,
+    reset_embeddings,
+)
+from cairn.store import SQLiteKV
+from cairn.store.timed import Watcher
+
+from .conftest import API_KEY, CountingEmbedder, FakeEmbeddingsServer
+
+
+def corpus(n: int) -> list[Doc]:
+    return [Doc(f"d{i}", f"Title {i}", f"text number {i} about topic{i % 3}") for i in range(n)]
+
+
+def test_docs_round_trip_and_unchanged_docs_are_not_rewritten(kv: SQLiteKV) -> None:
+    docs = Docs(kv)
+    assert docs.add(corpus(3)) == ["d0", "d1", "d2"]
+    assert docs.get("d1") == Doc("d1", "Title 1", "text number 1 about topic1")
+    latest = docs.collection.latest()
+    assert docs.add(corpus(3)) == []
+    assert docs.collection.latest() == latest  # nothing for watchers to see
+    assert docs.add([Doc("d1", "Title 1", "changed"), Doc("d9", "", "new")]) == ["d1", "d9"]
+    assert [d.id for d in docs] == ["d0", "d1", "d2", "d9"]
+
+
+def test_malformed_docs_write_nothing(kv: SQLiteKV) -> None:
+    docs = Docs(kv)
+    with pytest.raises(IndexingError, match="non-empty str id"):
+        docs.add([Doc("ok", "t", "x"), Doc("", "t", "x")])
+    assert list(docs) == []
+
+
+def test_embed_docs_embeds_only_new_and_changed_docs(kv: SQLiteKV) -> None:
+    docs, embedder = Docs(kv), CountingEmbedder()
+    index = VectorIndex(kv, "docs")
+    docs.add(corpus(10))
+    seen: list[tuple[int, int]] = []
+    report = embed_docs(
+        kv, embedder, index, batch_size=4, progress=lambda d, t: seen.append((d, t))
+    )
+    assert (report.embedded, report.batches, embedder.calls) == (10, 3, 3)
+    assert seen == [(0, 10), (4, 10), (8, 10), (10, 10)]
+    assert len(index) == 10 and index.model == embedder.name
+
+    assert embed_docs(kv, embedder, index).embedded == 0
+    assert embedder.calls == 3
+
+    docs.add([*corpus(10), Doc("d3", "Title 3", "rewritten about cats"), Doc("d10", "T", "new")])
+    embedder.texts.clear()
+    assert embed_docs(kv, embedder, index, batch_size=4).embedded == 2
+    assert embedder.texts == ["Title 3\n\nrewritten about cats", "T\n\nnew"]
+    assert index.search(embedder.embed(["rewritten about cats"])[0], k=1)[0].id == "d3"
+
+
+def test_two_watchers_embed_independently(kv: SQLiteKV) -> None:
+    Docs(kv).add(corpus(5))
+    first, second = CountingEmbedder(), CountingEmbedder()
+    embed_docs(kv, first, VectorIndex(kv, "a"), watcher_name="a")
+    embed_docs(kv, second, VectorIndex(kv, "b"), watcher_name="b")
+    assert len(first.texts) == len(second.texts) == 5
+
+
+def test_long_docs_are_truncated_before_embedding_and_reported(kv: SQLiteKV) -> None:
+    big = Doc("big", "Big", "word " * 200_000)  # a 1 MB document
+    assert len(big.text) == 1_000_000
+    text, cut = embedding_text(big)
+    assert cut and len(text) == MAX_CHARS and text.startswith("Big\n\nword word")
+    Docs(kv).add([big, Doc("small", "S", "short")])
+    embedder = CountingEmbedder()
+    report = embed_docs(kv, embedder, VectorIndex(kv, "docs"))
+    assert report.truncated == ("big",)
+    assert max(map(len, embedder.texts)) == MAX_CHARS
+    assert Docs(kv).get("big") == big  # the stored doc keeps its full text
+
+
+def test_a_failing_batch_keeps_earlier_batches_and_is_retried_next_run(
+    kv: SQLiteKV, embeddings_server: FakeEmbeddingsServer
+) -> None:
+    docs = [Doc(f"d{i}", "", f"doc {i}") for i in range(6)]
+    docs[4] = Doc("d4", "", "POISON pill")  # the server refuses this input with 400
+    Docs(kv).add(docs)
+    index = VectorIndex(kv, "docs")
+    client = OpenAIEmbedder(embeddings_server.url, "m", api_key=API_KEY)
+    with pytest.raises(EmbeddingError, match=r"400 .*too long"):
+        embed_docs(kv, client, index, batch_size=2)
+    assert [f"d{i}" in index for i in range(6)] == [True] * 4 + [False] * 2
+    last_stored = Docs(kv).collection.get(b"d3")
+    assert last_stored is not None
+    assert Watcher(kv, "docs", "embeddocs").cursor() == last_stored.seq
+
+    Docs(kv).add([Doc("d4", "", "doc 4 fixed")])
+    assert embed_docs(kv, client, index, batch_size=2).embedded == 2  # d5, then d4
+    assert len(index) == 6
+
+
+def test_a_different_embedder_is_refused_and_reset_embeds_everything_again(kv: SQLiteKV) -> None:
+    Docs(kv).add(corpus(4))
+    embed_docs(kv, CountingEmbedder(64), VectorIndex(kv, "docs"))
+    other = CountingEmbedder(32)
+    with pytest.raises(IndexingError, match="hash-64"):
+        embed_docs(kv, other, VectorIndex(kv, "docs", model="hash-64"))
+    index = VectorIndex(kv, "docs")
+    reset_embeddings(kv, index)
+    assert embed_docs(kv, other, index).embedded == 4
+    assert VectorIndex(kv, "docs").stats().dims == 32
+
+
+def test_deleting_docs_removes_their_vectors_and_stats_count_them(kv: SQLiteKV) -> None:
+    Docs(kv).add(corpus(5))
+    index = VectorIndex(kv, "docs")
+    embed_docs(kv, CountingEmbedder(), index)
+    Docs(kv).add([Doc("new", "", "not embedded yet")])
+    assert delete_docs(kv, index, ["d0", "d1", "nope"]) == 2
+    assert "d0" not in index and len(index) == 3
+    stats = index_stats(kv)
+    assert (stats["docs"], stats["docs_to_embed"], stats["vectors"]) == (4, 1, 3)
+    assert stats["dims"] == 64 and stats["embedder"] == "hash-64"
