@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Cairn needs Python 3.11 or newer in $(VENV)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@# torch first, pinned: the CPU build on local disk, not a multi-GB CUDA download.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 

@@ -139,3 +139,11 @@ def parse_ids(text: str) -> int:
     from cairn.notebook import parse
 
     return sum(1 for c in parse(text).code_cells() if c.attributes.get("id"))
+
+
+def test_a_store_that_is_not_a_database_is_one_clear_error(cairn, tmp_path) -> None:
+    store = tmp_path / "notes.db"
+    store.write_bytes(b"my notes, not a database\n" * 100)
+    message = _clean_error(cairn("index", "stats", "--store", str(store)))
+    assert "not a usable Cairn store" in message
+    assert store.read_bytes().startswith(b"my notes")

@@ -10,6 +10,21 @@ import os
 import sys
 
 EXIT_USAGE = 2
+# Each package's base exception. Looked up in sys.modules, not imported: an exception
+# from a package can only exist once that package is loaded, and importing them all
+# would slow every command's start-up.
+_ERROR_BASES = (
+    ("cairn.store._errors", "StoreError"),
+    ("cairn.index._errors", "IndexingError"),
+)
+
+
+def _is_cairn_error(exc: BaseException) -> bool:
+    for module, name in _ERROR_BASES:
+        base = getattr(sys.modules.get(module), name, None)
+        if isinstance(base, type) and isinstance(exc, base):
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         handled = usage_error(exc)
         if handled is not None:
             return handled
+        if _is_cairn_error(exc):
+            print(f"cairn: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if os.environ.get("CAIRN_DEBUG"):
             raise
         print(
