@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# Cairn's main job: the server, on the example runbooks (prints its URL and token).
 run: setup
-	$(BIN)/cairn run --all --no-interactive --write-outputs --file examples/getting-started.md </dev/null
+	$(BIN)/cairn serve examples --show-token
 
 lint: setup
 	$(BIN)/ruff check src tests bench

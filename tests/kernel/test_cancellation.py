@@ -128,3 +128,24 @@ def test_background_job_with_output_detached_is_left_running(
         if not is_gone(background) and "sleep" in psutil.Process(background).cmdline():
             os.kill(background, signal.SIGKILL)
     assert wait_until(lambda: is_gone(background))
+
+
+def test_control_calls_after_the_cell_finished_are_harmless(session: Session) -> None:
+    cell = CellSpec("echo done", interactive=False)
+    execution, program, state = session.prepare(cell)
+    execution.start()
+    result = session.finish(cell, program, execution, state)
+    # A descriptor opened now may reuse the number of the closed wake pipe: late
+    # control calls must not write into it.
+    read_end, write_end = os.pipe()
+    try:
+        os.set_blocking(read_end, False)
+        execution.cancel()
+        execution.resize(10, 40)
+        execution.send(b"late input")
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 10)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert result.exit_code == 0 and not result.process.cancelled

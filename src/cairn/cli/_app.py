@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ..kernel import (
 )
 from ..notebook import (
     IDENTITY_MODES,
+    Cell,
     Notebook,
     NotebookError,
     apply_identity,
@@ -45,6 +47,7 @@ from ..notebook import (
     write_session,
 )
 from . import _tty
+from ._settings import common_options, settings
 
 DEFAULT_FILE = "README.md"
 _PATH = click.Path(path_type=Path, dir_okay=True)
@@ -94,6 +97,7 @@ def _load(path: Path) -> Notebook:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="cairn", prog_name="cairn", message="%(prog)s %(version)s")
+@common_options
 def app() -> None:
     pass
 
@@ -142,7 +146,7 @@ def list_cells(file: Path, as_json: bool) -> None:
     Console(soft_wrap=True).print(table)
 
 
-def _execute_live(session: Session, spec: CellSpec) -> CellResult:
+def _execute_live(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
     """Run a cell with its output streamed to our stdout/stderr, as it arrives."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
 
@@ -198,6 +202,7 @@ def _execute_live(session: Session, spec: CellSpec) -> CellResult:
     show_default=True,
     help="MiB kept from each end of a cell's output.",
 )
+@common_options
 def run(
     names: tuple[str, ...],
     file: Path,
@@ -235,17 +240,31 @@ def run(
     session_id = new_ulid()
     records = []
     exit_code = 0
+    failures = 0
     original = read_text(file) if write_outputs else ""
+    recorder = settings().open_learning_log()
+    started = time.monotonic()
     with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
+        recorder.session_started(session_id, file, nb, session.cwd)
+
+        def execute(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
+            recorder.cell_started(
+                session_id, file, nb, cell, spec, session.resolve(spec), session.cwd
+            )
+            result = _execute_live(session, cell, spec)
+            recorder.cell_executed(session_id, file, nb, cell, result)
+            return result
+
         for cell, result in run_cells(
             nb,
             cells,
             session,
             options=options,
-            execute=_execute_live,
+            execute=execute,
             stop_on_failure=not keep_going,
         ):
             records.append(session_record(nb, cell, result))
+            failures += 0 if result.ok else 1
             proc = result.process
             if not result.ok:
                 reason = (
@@ -266,6 +285,7 @@ def run(
                     f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB,"
                     f" dropped {dropped} bytes"
                 )
+    recorder.session_ended(session_id, len(records), failures, time.monotonic() - started)
     if write_outputs:
         target = write_session(file, original, records, session_id, datetime.now(UTC))
         _err(f"cairn: session outputs written to {target}")
@@ -339,4 +359,9 @@ def notebook_from_ipynb(file: Path, output: Path | None) -> None:
     _emit(serialize(from_ipynb(read_text(file))), output)
 
 
-from . import _index  # noqa: E402,F401  (registers `cairn index`)
+# Command groups in their own modules register themselves on `app` when imported.
+from . import (  # noqa: E402,F401
+    _index,
+    _learnlog,
+    _serve,
+)

@@ -6,13 +6,12 @@ registering this group costs `cairn --help` and `cairn run` nothing.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,31 +22,6 @@ if TYPE_CHECKING:
     from ..store import KV
 
 INDEX_NAME = "docs"
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class _Failure(click.ClickException):
-    """A library error shown as `cairn: error: …` with exit code 2, like the others."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        print(f"cairn: error: {self.message}", file=file or sys.stderr)
-
-
-def _errors(command: _F) -> _F:
-    # The CLI's error boundary (cli.main) does not know IndexingError and StoreError yet.
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..index import IndexingError
-        from ..store import StoreError
-
-        try:
-            return command(*args, **kwargs)
-        except (IndexingError, StoreError) as exc:
-            raise _Failure(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 store_option = click.option(
@@ -117,7 +91,6 @@ def index_app() -> None:
 @model_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Drop all vectors and embed every doc again.")
-@_errors
 def add(
     files: tuple[Path, ...],
     store_url: str | None,
@@ -191,7 +164,6 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 @embedder_option
 @base_url_option
 @model_option
-@_errors
 def search(
     query: str,
     k: int,
@@ -240,7 +212,6 @@ def search(
 @index_app.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @store_option
-@_errors
 def stats(as_json: bool, store_url: str | None) -> None:
     """What the index holds: docs, vectors, dimensions, sizes."""
     from ..index import index_stats

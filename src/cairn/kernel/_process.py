@@ -100,6 +100,7 @@ class Execution:
         os.set_blocking(self._wake_w, False)
         self._lock = threading.Lock()
         self._cancel_requested = False
+        self._finished = False
         self._pending_resize: tuple[int, int] | None = None
         self._pending_input = bytearray()
         self._outputs: dict[int, str] = {}
@@ -117,8 +118,13 @@ class Execution:
     # -- control, from any thread ------------------------------------------------------
 
     def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"x")
+        # Under the lock, and never after the pipe is closed: a late cancel() from another
+        # thread must not write into a descriptor number that has since been reused.
+        with self._lock:
+            if self._finished:
+                return
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"x")
 
     def cancel(self) -> None:
         """Interrupt the cell: SIGINT to its process group, SIGKILL after the grace period."""
@@ -480,6 +486,8 @@ class Execution:
             return False
 
     def _close_fds(self, pidfd: int | None) -> None:
+        with self._lock:
+            self._finished = True  # from now on cancel/resize/send are no-ops
         for fd in (pidfd, self._master, self._wake_r, self._wake_w):
             if fd is not None:
                 with contextlib.suppress(OSError):

@@ -52,7 +52,7 @@ def run_cells(
     session: Session,
     *,
     options: RunOptions | None = None,
-    execute: Callable[[Session, CellSpec], CellResult] | None = None,
+    execute: Callable[[Session, Cell, CellSpec], CellResult] | None = None,
     stop_on_failure: bool = True,
 ) -> Iterator[tuple[Cell, CellResult]]:
     """Run cells in order; stops after the first failure unless told otherwise."""
@@ -60,7 +60,7 @@ def run_cells(
         spec = cell_spec(cell, options)
         if cell.attributes.get("cwd"):
             session.cwd = os.path.normpath(os.path.join(session.cwd, cell.attributes["cwd"]))
-        result = execute(session, spec) if execute else session.run(spec)
+        result = execute(session, cell, spec) if execute else session.run(spec)
         yield cell, result
         if stop_on_failure and not result.ok:
             return

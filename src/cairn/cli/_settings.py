@@ -1,0 +1,222 @@
+"""Options every command takes (config dir, console log, learning log) and what they set.
+
+They may be given before the command (`cairn --config-dir X run …`) or after it
+(`cairn run --config-dir X …`); the later one wins. The config dir comes from
+`--config-dir`, else `CAIRN_CONFIG_DIR`, else `~/.cairn`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ..kernel import CellResult, CellSpec, Program
+    from ..notebook import Cell, Notebook
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    config_dir: Path | None = None
+    log_level: str = "warning"
+    log_format: str = "text"
+    learning_logs: bool = True
+
+    def resolved_config_dir(self) -> Path:
+        if self.config_dir is not None:
+            return self.config_dir
+        return Path(os.environ.get("CAIRN_CONFIG_DIR") or Path.home() / ".cairn")
+
+    def open_learning_log(self) -> Recorder:
+        """The learning log for this command; a clear error if it cannot be written."""
+        if not self.learning_logs:
+            return Recorder(enabled=False)
+        from .. import learnlog
+
+        try:
+            learnlog.configure(self.resolved_config_dir(), enabled=True)
+        except learnlog.LearningLogError as exc:
+            raise click.ClickException(f"{exc}") from None
+        return Recorder(enabled=True)
+
+
+_SETTINGS = Settings()
+
+
+def settings() -> Settings:
+    return _SETTINGS
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {"level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        )
+
+
+class _TextFormatter(logging.Formatter):
+    COLOURS: ClassVar[dict[str, str]] = {
+        "DEBUG": "2",
+        "INFO": "36",
+        "WARNING": "33",
+        "ERROR": "31",
+        "CRITICAL": "1;31",
+    }
+
+    def __init__(self, colour: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        code = self.COLOURS.get(record.levelname)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
+
+
+def _configure_console() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if _SETTINGS.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(_TextFormatter(colour=sys.stderr.isatty()))
+    root = logging.getLogger("cairn")
+    root.handlers[:] = [handler]
+    root.setLevel(_SETTINGS.log_level.upper())
+    root.propagate = False
+
+
+def _set(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return
+        setattr(_SETTINGS, attr, value)
+        if attr in ("log_level", "log_format"):
+            _configure_console()
+
+    return callback
+
+
+def common_options(fn: F) -> F:
+    """Add --config-dir, --log-level, --log-format and --no-learning-logs to a command."""
+    decorators = [
+        click.option(
+            "--config-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            expose_value=False,
+            callback=_set("config_dir"),
+            help="Where Cairn keeps its state (default: $CAIRN_CONFIG_DIR or ~/.cairn).",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["debug", "info", "warning", "error"]),
+            expose_value=False,
+            callback=_set("log_level"),
+            help="Console log level (the learning log is not affected).",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            expose_value=False,
+            callback=_set("log_format"),
+            help="Console log format.",
+        ),
+        click.option(
+            "--no-learning-logs",
+            is_flag=True,
+            expose_value=False,
+            callback=lambda ctx, param, value: (
+                setattr(_SETTINGS, "learning_logs", False) if value else None
+            ),
+            help="Do not record executions in the learning log.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+class Recorder:
+    """Turns what `cairn run` does into learning events (a no-op when logging is off)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _emit(self, event: Any) -> None:
+        from .. import learnlog
+
+        learnlog.emit(event)
+
+    def session_started(self, session_id: str, path: Path, nb: Notebook, cwd: str) -> None:
+        if not self.enabled:
+            return
+        from ..learnlog import SessionStarted
+
+        fm = nb.frontmatter
+        self._emit(
+            SessionStarted(
+                session_id=session_id,
+                notebook_path=os.path.abspath(path),
+                notebook_id=fm.document_id if fm else None,
+                cwd=cwd,
+                client="cli",
+            )
+        )
+
+    def cell_started(
+        self,
+        session_id: str,
+        path: Path,
+        nb: Notebook,
+        cell: Cell,
+        spec: CellSpec,
+        program: Program,
+        cwd: str,
+    ) -> None:
+        if not self.enabled:
+            return
+        from ..learnlog import cell_started
+
+        self._emit(
+            cell_started(
+                path=path,
+                nb=nb,
+                cell=cell,
+                spec=spec,
+                program=program,
+                cwd=cwd,
+                session_id=session_id,
+            )
+        )
+
+    def cell_executed(
+        self, session_id: str, path: Path, nb: Notebook, cell: Cell, result: CellResult
+    ) -> None:
+        if not self.enabled:
+            return
+        from ..learnlog import cell_executed
+
+        self._emit(cell_executed(path=path, nb=nb, cell=cell, result=result, session_id=session_id))
+
+    def session_ended(self, session_id: str, cells_run: int, failures: int, seconds: float) -> None:
+        if not self.enabled:
+            return
+        from ..learnlog import SessionEnded
+
+        self._emit(
+            SessionEnded(
+                session_id=session_id,
+                cells_run=cells_run,
+                failures=failures,
+                duration_ms=int(seconds * 1000),
+            )
+        )

@@ -1,0 +1,219 @@
+"""The process's learning log and `emit`, the one way events get into it.
+
+`emit` redacts the event, encodes it as one JSON line and hands it to a flusher thread;
+it returns once the line is on disk. Group commit: while the flusher writes and
+fdatasyncs one batch, the lines of concurrent emitters gather in the next batch, which
+then goes out with one write() and one fdatasync. A lone emitter waits for exactly one
+fdatasync; many emitters share them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from ._events import Event
+from ._redact import Redactor
+from ._writer import SegmentWriter
+
+
+class LearningLogError(Exception):
+    """The learning log cannot be written (unwritable or full config dir, …)."""
+
+
+def _cannot_write(directory: Path, exc: BaseException) -> str:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return (
+        f"cannot write the learning log in {directory}: {reason}; "
+        "fix permissions/free space or pass --no-learning-logs"
+    )
+
+
+@dataclass
+class _Batch:
+    lines: list[bytes] = field(default_factory=list)
+    done: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """Counters of one LearningLog since it opened."""
+
+    events: int  # acknowledged
+    batches: int  # write() calls
+    fsyncs: int  # data fdatasyncs: fewer than `events` when group commit batched them
+    bytes_written: int
+    files_created: int
+    current_file: Path
+
+
+class LearningLog:
+    """Durable JSON-lines writer under `directory` (`<config dir>/logs`).
+
+    Raises LearningLogError when the directory cannot be written. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        fsync: bool = True,
+        max_file_bytes: int = 64 << 20,
+        secret_values: Iterable[str] = (),
+    ) -> None:
+        self.directory = Path(directory)
+        self.redactor = Redactor(secret_values)
+        try:
+            self._segments = SegmentWriter(
+                self.directory, max_file_bytes=max_file_bytes, fsync=fsync
+            )
+        except OSError as exc:
+            raise LearningLogError(_cannot_write(self.directory, exc)) from None
+        self._mu = threading.Lock()
+        self._work = threading.Condition(self._mu)  # the flusher waits here for lines
+        self._flushed = threading.Condition(self._mu)  # emitters wait here for their batch
+        self._filling = _Batch()
+        self._closed = False
+        self._pid = os.getpid()
+        self._events = 0
+        self._batches = 0
+        self._flusher = threading.Thread(
+            target=self._run, name="cairn-learnlog-flusher", daemon=True
+        )
+        self._flusher.start()
+
+    def add_secret_values(self, values: Iterable[str]) -> None:
+        """Redact these literal values (e.g. env values a session set) from now on."""
+        self.redactor.add_secret_values(values)
+
+    def encode(self, event: Event) -> bytes:
+        """The event as its redacted JSON line (what `emit` writes)."""
+        data = self.redactor.redact_data(event.to_dict())
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        # Lone surrogates (undecodable output bytes) become \udcXX escapes: valid JSON.
+        return text.encode("utf-8", "backslashreplace") + b"\n"
+
+    def emit(self, event: Event) -> None:
+        """Redact, append and make durable; returns once the event is on disk.
+
+        Raises LearningLogError when it could not be written (it is then not acknowledged).
+        """
+        if os.getpid() != self._pid:
+            # The flusher thread did not survive fork(), and flock is shared with the parent.
+            raise LearningLogError(
+                f"the learning log in {self.directory} was opened by another process; "
+                "configure it again after fork()"
+            )
+        line = self.encode(event)
+        with self._mu:
+            if self._closed:
+                raise LearningLogError(f"the learning log in {self.directory} is closed")
+            batch = self._filling
+            batch.lines.append(line)
+            if len(batch.lines) == 1:
+                self._work.notify()
+            while not batch.done:
+                self._flushed.wait()
+        if batch.error is not None:
+            raise LearningLogError(batch.error)
+
+    def _run(self) -> None:
+        while True:
+            with self._mu:
+                while not self._filling.lines and not self._closed:
+                    self._work.wait()
+                batch = self._filling
+                if not batch.lines:  # closed and drained
+                    return
+                self._filling = _Batch()
+            try:
+                self._segments.write(b"".join(batch.lines))
+            except Exception as exc:  # never leave emitters waiting
+                batch.error = _cannot_write(self.directory, exc)
+            with self._mu:
+                batch.done = True
+                self._batches += 1
+                if batch.error is None:
+                    self._events += len(batch.lines)
+                self._flushed.notify_all()
+
+    def stats(self) -> LogStats:
+        with self._mu:
+            return LogStats(
+                events=self._events,
+                batches=self._batches,
+                fsyncs=self._segments.fsyncs,
+                bytes_written=self._segments.bytes_written,
+                files_created=self._segments.files_created,
+                current_file=self._segments.current_file,
+            )
+
+    def close(self) -> None:
+        """Flush what is queued, stop the flusher and close the files. Idempotent."""
+        with self._mu:
+            if self._closed:
+                return
+            self._closed = True
+            self._work.notify()
+        self._flusher.join()
+        self._segments.close()
+
+    def __enter__(self) -> LearningLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_current: LearningLog | None = None
+_secret_values: set[str] = set()
+_mu = threading.Lock()
+
+
+def configure(config_dir: Path | None, *, enabled: bool = True) -> LearningLog | None:
+    """Open the process's learning log under `<config_dir>/logs` (or turn it off).
+
+    Raises LearningLogError when it cannot be written.
+    """
+    global _current
+    with _mu:
+        if _current is not None:
+            _current.close()
+            _current = None
+        if enabled and config_dir:
+            _current = LearningLog(Path(config_dir) / "logs", secret_values=_secret_values)
+        return _current
+
+
+def current() -> LearningLog | None:
+    return _current
+
+
+def add_secret_values(values: Iterable[str]) -> None:
+    """Redact these literal values from every event this process emits from now on."""
+    values = list(values)
+    with _mu:
+        _secret_values.update(values)
+        if _current is not None:
+            _current.add_secret_values(values)
+
+
+def emit(event: Event) -> None:
+    """Record a learning event. Returns once it is durable; a no-op when logging is off.
+
+    Raises LearningLogError when the event could not be written.
+    """
+    log = _current
+    if log is not None:
+        log.emit(event)

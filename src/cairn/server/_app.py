@@ -1,0 +1,225 @@
+"""The FastAPI application: authentication, the HTTP routes, and the execute socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .. import __version__
+from ..notebook import parse, serialize, to_json
+from ._config import ServerConfig
+from ._errors import ApiError
+from ._execute import execute
+from ._models import (
+    CellSummary,
+    FileCells,
+    Health,
+    NotebookJSON,
+    ParseRequest,
+    SerializeRequest,
+    SerializeResponse,
+    SessionInfo,
+    SessionList,
+)
+from ._runbooks import load_runbook
+from ._sessions import ServerSession
+from ._state import ServerState, end_sessions
+from ._token import bearer, token_matches
+
+DESCRIPTION = """\
+Cairn's local API: runbooks as notebooks, and cells executed with their output streamed.
+
+Every route but `GET /health` needs the token `cairn serve` printed at its first start
+(`Authorization: Bearer <token>`). File paths are relative to the directory the server
+serves and may not leave it.
+
+## Executing a cell: `WS /v1/execute`
+
+Connect with the token in the `Authorization` header or as `?token=`. Browsers may only
+connect from the server's own origin (`http://127.0.0.1:PORT`, `http://localhost:PORT`).
+
+1. The client sends `{"path": "ops/deploy.md", "cell": "name-or-id"}` and optionally
+   `"session"` (a session id, to reuse its env and cwd), `"interactive"` (PTY or pipes),
+   `"rows"`/`"cols"` and `"timeout"` (seconds; the cell's own `timeout` wins).
+2. The server sends `{"type": "started", "pid": N, "session": ID, "cell": {"id", "name"}}`,
+   then `{"type": "output", "stream": "stdout"|"stderr"|"pty", "data": BASE64}` as output
+   arrives, then `{"type": "exited", "exit_code": N, "duration_ms": N, "timed_out": B,
+   "cancelled": B}` once the execution is in the learning log, and closes (1000).
+3. Meanwhile the client may send `{"type": "stdin", "data": BASE64}` (interactive cells),
+   `{"type": "resize", "rows": R, "cols": C}` and `{"type": "cancel"}`. Closing the
+   connection cancels the cell.
+
+Refusals are `{"type": "error", "status": S, "message": ...}` followed by close code
+4000 + S: 400 bad path or cell, 404 unknown file, cell or session, 409 session busy,
+422 malformed request, 429 too many executions, 503 learning log unavailable.
+"""
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The API for the runbooks under `config.root`, guarded by `config.token`."""
+    state = ServerState.of(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(state.shutdown)
+
+    app = FastAPI(
+        title="Cairn",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.cairn = state
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+
+    @app.get("/health", response_model=Health, tags=["server"])
+    def health() -> Health:
+        """Whether the server is up (no token needed)."""
+        return Health(version=__version__, learning_logs=config.learning_logs)
+
+    router = APIRouter(prefix="/v1", dependencies=[Depends(_require_token)])
+    _notebook_routes(router)
+    _file_routes(router, state)
+    _session_routes(router, state)
+    app.include_router(router)
+    app.add_api_websocket_route("/v1/execute", execute)
+    _docs_routes(app, config)
+    return app
+
+
+_BEARER = HTTPBearer(auto_error=False, description="The token `cairn serve` printed.")
+
+
+def _require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+) -> None:
+    state: ServerState = request.app.state.cairn
+    if credentials is None or not token_matches(state.config.token, credentials.credentials):
+        raise HTTPException(
+            401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def _notebook_routes(router: APIRouter) -> None:
+    @router.post("/notebooks/parse", response_model=NotebookJSON, tags=["notebooks"])
+    def parse_notebook(body: ParseRequest) -> dict[str, Any]:
+        """Parse Markdown into the notebook's stable JSON (`cairn notebook to-json`)."""
+        return to_json(parse(body.markdown))
+
+    @router.post("/notebooks/serialize", response_model=SerializeResponse, tags=["notebooks"])
+    def serialize_notebook(body: SerializeRequest) -> SerializeResponse:
+        """Apply source edits to cells and write the Markdown back; only those cells'
+        bytes change."""
+        nb = parse(body.markdown)
+        seen: set[int] = set()
+        for edit in body.edits:
+            if edit.index >= len(nb.cells):
+                raise ApiError(
+                    422, f"edits: no cell {edit.index}; the runbook has {len(nb.cells)} cells"
+                )
+            if edit.index in seen:
+                raise ApiError(422, f"edits: cell {edit.index} is edited twice")
+            seen.add(edit.index)
+            nb.cells[edit.index].source = edit.source
+        return SerializeResponse(markdown=serialize(nb))
+
+
+def _file_routes(router: APIRouter, state: ServerState) -> None:
+    @router.get("/files/cells", response_model=FileCells, tags=["files"])
+    def file_cells(
+        path: str = Query(description="The runbook, relative to the server's root."),
+    ) -> FileCells:
+        """The code cells of a runbook, as `cairn list` shows them."""
+        _, nb = load_runbook(state.root, path)
+        return FileCells(
+            path=path,
+            cells=[
+                CellSummary(
+                    name=c.name,
+                    id=c.attributes.get("id") or None,
+                    language=c.language,
+                    first_command=c.first_command,
+                    interactive=c.interactive,
+                    line=c.line,
+                )
+                for c in nb.code_cells()
+            ],
+        )
+
+
+def _session_routes(router: APIRouter, state: ServerState) -> None:
+    @router.get("/sessions", response_model=SessionList, tags=["sessions"])
+    def list_sessions() -> SessionList:
+        """Sessions, most recently used first."""
+        return SessionList(sessions=[_session_info(s) for s in state.sessions.snapshot()])
+
+    @router.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
+    def delete_session(session_id: str) -> Response:
+        """End an idle session (409 while it runs a cell)."""
+        end_sessions([state.sessions.remove(session_id)])
+        return Response(status_code=204)
+
+
+def _session_info(session: ServerSession) -> SessionInfo:
+    return SessionInfo(
+        id=session.id,
+        path=session.path,
+        cwd=session.kernel.cwd,
+        created=session.created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        executions=session.executions,
+        failures=session.failures,
+        busy=session.busy,
+    )
+
+
+def _docs_routes(app: FastAPI, config: ServerConfig) -> None:
+    """OpenAPI and Swagger UI, behind the token too (`?token=` works for a browser)."""
+
+    def docs_token(request: Request, token: str | None = None) -> str:
+        given = bearer(request.headers.get("authorization")) or token
+        if not token_matches(config.token, given):
+            raise HTTPException(
+                401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return config.token
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: str = Depends(docs_token)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(token: str = Depends(docs_token)) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"/openapi.json?token={quote(token, safe='')}", title="Cairn API"
+        )
+
+
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    message = "; ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', ())) or 'request'}: {err.get('msg', '')}"
+        for err in exc.errors()
+    )
+    return JSONResponse(
+        {"detail": message or "malformed request", "errors": jsonable_encoder(exc.errors())},
+        status_code=422,
+    )

@@ -1,0 +1,37 @@
+"""What a server is started with, and the browser origins it trusts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+DEFAULT_MAX_EXECUTIONS = 8
+_WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One server: the runbooks' root, its token, where it listens and its limits."""
+
+    root: Path  # file paths in the API are relative to it and may not leave it
+    token: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_executions: int = DEFAULT_MAX_EXECUTIONS  # running at once; more get 429
+    max_sessions: int = 256  # idle sessions kept; the least recently used go first
+    learning_logs: bool = True  # only reported: the caller opens the learning log
+
+    def allowed_origins(self) -> frozenset[str]:
+        """Browser origins allowed to open the execute WebSocket (DNS-rebinding defence).
+
+        Only pages served from this very address may connect; a page on any other origin
+        (including one whose name an attacker re-points at 127.0.0.1) is refused.
+        """
+        hosts = {"127.0.0.1", "localhost", "[::1]"}
+        if self.host not in _WILDCARDS:
+            hosts.add(f"[{self.host}]" if ":" in self.host else self.host.lower())
+        return frozenset(
+            f"{scheme}://{host}:{self.port}" for scheme in ("http", "https") for host in hosts
+        )

@@ -1,0 +1,43 @@
+"""Listening and running: a bound socket first (clear errors), then uvicorn on it."""
+
+from __future__ import annotations
+
+import socket
+
+from ._app import create_app
+from ._config import ServerConfig
+from ._errors import ServerError
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: any free port); ServerError if not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServerError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    try:
+        sock = socket.create_server(address, family=family, reuse_port=False)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {url(host, port)}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(config: ServerConfig, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Serve `config` on `sock` until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            log_level=log_level,
+            access_log=log_level in ("debug", "info"),
+            timeout_graceful_shutdown=10,
+        )
+    )
+    server.run(sockets=[sock])

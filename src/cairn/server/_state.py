@@ -1,0 +1,91 @@
+"""One server's state: its config, sessions, and the limit on running executions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import learnlog
+from ._config import ServerConfig
+from ._sessions import ServerSession, Sessions
+
+log = logging.getLogger("cairn.server")
+
+
+class Slots:
+    """Counts running executions against the server's limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._running = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self._running >= self.limit:
+                return False
+            self._running += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+
+@dataclass
+class ServerState:
+    config: ServerConfig
+    root: Path  # resolved: what paths are checked against
+    given_root: Path  # absolute, as given: what events and sessions name
+    sessions: Sessions
+    slots: Slots
+    origins: frozenset[str]
+    workers: set[threading.Thread] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, config: ServerConfig) -> ServerState:
+        return cls(
+            config=config,
+            root=config.root.resolve(),
+            given_root=Path(os.path.abspath(config.root)),
+            sessions=Sessions(config.max_sessions),
+            slots=Slots(config.max_executions),
+            origins=config.allowed_origins(),
+        )
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel running cells, wait for their workers (they record the events), end
+        every session. Blocks: call it from a thread."""
+        sessions = self.sessions.remove_all()
+        deadline = time.monotonic() + timeout
+        for worker in list(self.workers):
+            worker.join(max(0.0, deadline - time.monotonic()))
+        end_sessions(sessions)
+
+
+def end_sessions(sessions: Iterable[ServerSession]) -> None:
+    """Record `session.ended` for sessions that announced themselves, and free them."""
+    for session in sessions:
+        try:
+            if session.announced:
+                learnlog.emit(
+                    learnlog.SessionEnded(
+                        session_id=session.id,
+                        cells_run=session.executions,
+                        failures=session.failures,
+                        duration_ms=int((time.monotonic() - session.started) * 1000),
+                    )
+                )
+        except Exception as exc:  # the log failing must not keep the session's files
+            log.error("learning log: cannot record the end of session %s: %s", session.id, exc)
+        finally:
+            session.kernel.close()
