@@ -75,6 +75,9 @@ def main() -> None:
     size = int(args.gib * (1 << 30))
     bash = "/bin/bash"
     with tempfile.TemporaryDirectory() as tmp:
+        # Measured as users run it: with the learning log on (durable writes included),
+        # in a config dir of its own.
+        os.environ["CAIRN_CONFIG_DIR"] = str(Path(tmp) / "config")
         book = Path(tmp) / "bench.md"
         book.write_text(
             '```sh {"name":"noop","interactive":"false"}\ntrue\n```\n\n'

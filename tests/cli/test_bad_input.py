@@ -147,3 +147,35 @@ def test_a_store_that_is_not_a_database_is_one_clear_error(cairn, tmp_path) -> N
     message = _clean_error(cairn("index", "stats", "--store", str(store)))
     assert "not a usable Cairn store" in message
     assert store.read_bytes().startswith(b"my notes")
+
+
+def test_run_refuses_to_start_without_its_learning_log(cairn, runbook, tmp_path) -> None:
+    marker = tmp_path / "ran"
+    path = runbook(f'```sh {{"name":"touch","interactive":"false"}}\ntouch {marker}\n```\n')
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cairn("run", "touch", "--file", str(path), "--config-dir", str(blocker / "sub"))
+    assert result.returncode != 0
+    assert (
+        "cannot write the learning log" in result.stderr and "--no-learning-logs" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not marker.exists()
+    allowed = cairn(
+        "run",
+        "touch",
+        "--file",
+        str(path),
+        "--config-dir",
+        str(blocker / "sub"),
+        "--no-learning-logs",
+    )
+    assert allowed.returncode == 0 and marker.exists()
+
+
+def test_config_dir_option_moves_the_default_store_too(cairn, runbook, tmp_path) -> None:
+    path = runbook("# Title\n\nSome text to index.\n")
+    config = tmp_path / "cfg"
+    added = cairn("--config-dir", str(config), "index", "add", str(path), "--embedder", "hash")
+    assert added.returncode == 0, added.stderr
+    assert (config / "cairn.db").exists()

@@ -230,3 +230,36 @@ def test_a_forked_child_gets_an_error_instead_of_hanging(tmp_path: Path) -> None
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_queued_events_are_on_disk_once_flush_returns(tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    log = LearningLog(logdir)
+    events = [CellExecuted(known_id=f"c{i}", stdout="x" * 100) for i in range(50)]
+    for event in events:
+        log.emit(event, wait=False)  # returns at once
+    log.flush()
+    assert _ids(logdir) == [e.event_id for e in events]
+    log.flush()  # nothing queued: returns at once
+    log.close()
+
+
+def test_a_failed_write_of_queued_events_is_reported_once_by_flush(tmp_path: Path) -> None:
+    import errno
+
+    log = LearningLog(tmp_path / "logs")
+    real_write = log._segments.write
+
+    def disk_full(data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    log._segments.write = disk_full  # type: ignore[method-assign]
+    log.emit(CellExecuted(known_id="lost"), wait=False)
+    with pytest.raises(LearningLogError, match="No space left on device"):
+        log.flush()
+    log.flush()  # reported once; the log keeps working when space comes back
+    log._segments.write = real_write  # type: ignore[method-assign]
+    kept = CellExecuted(known_id="kept")
+    log.emit(kept)
+    log.close()
+    assert _ids(tmp_path / "logs") == [kept.event_id]

@@ -100,6 +100,9 @@ def _set(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
         if value is None or value is False:
             return
         setattr(_SETTINGS, attr, value)
+        if attr == "config_dir":
+            # One config dir for every layer (the store's default path reads the env).
+            os.environ["CAIRN_CONFIG_DIR"] = str(value)
         if attr in ("log_level", "log_format"):
             _configure_console()
 
@@ -151,10 +154,12 @@ class Recorder:
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
 
-    def _emit(self, event: Any) -> None:
+    def _emit(self, event: Any, *, wait: bool = False) -> None:
+        # Queued, not waited for: the flusher writes while the cell runs, and
+        # `session_ended` waits for everything, so no event is lost when cairn exits.
         from .. import learnlog
 
-        learnlog.emit(event)
+        learnlog.emit(event, wait=wait)
 
     def session_started(self, session_id: str, path: Path, nb: Notebook, cwd: str) -> None:
         if not self.enabled:
@@ -218,5 +223,9 @@ class Recorder:
                 cells_run=cells_run,
                 failures=failures,
                 duration_ms=int(seconds * 1000),
-            )
+            ),
+            wait=True,
         )
+        from .. import learnlog
+
+        learnlog.flush()

@@ -37,11 +37,34 @@ from ._log import (
     configure,
     current,
     emit,
+    flush,
 )
-from ._reader import LogReader, Offset, ReadCounts, log_paths, read_events
 from ._record import cell_executed, cell_started
-from ._redact import Redactor, redact
-from ._runme import RunmeImport, import_runme, scan_runme
+
+# Readers, the redactor and the Runme importer load on first use: `cairn run` only
+# emits, and every millisecond of its start-up counts.
+_LAZY = {
+    "LogReader": "._reader",
+    "Offset": "._reader",
+    "ReadCounts": "._reader",
+    "log_paths": "._reader",
+    "read_events": "._reader",
+    "Redactor": "._redact",
+    "redact": "._redact",
+    "RunmeImport": "._runme",
+    "import_runme": "._runme",
+    "scan_runme": "._runme",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "EVENTS_BY_TYPE",
@@ -73,6 +96,7 @@ __all__ = [
     "configure",
     "current",
     "emit",
+    "flush",
     "import_runme",
     "json_schema",
     "log_paths",

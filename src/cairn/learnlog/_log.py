@@ -36,7 +36,8 @@ def _cannot_write(directory: Path, exc: BaseException) -> str:
 
 @dataclass
 class _Batch:
-    lines: list[bytes] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    unwaited: bool = False  # holds events whose emitters did not wait: flush() reports
     done: bool = False
     error: str | None = None
 
@@ -79,6 +80,8 @@ class LearningLog:
         self._work = threading.Condition(self._mu)  # the flusher waits here for lines
         self._flushed = threading.Condition(self._mu)  # emitters wait here for their batch
         self._filling = _Batch()
+        self._last: _Batch | None = None  # the batch being or last written
+        self._failed: str | None = None  # a write error no waiting emitter saw: flush() raises it
         self._closed = False
         self._pid = os.getpid()
         self._events = 0
@@ -99,8 +102,13 @@ class LearningLog:
         # Lone surrogates (undecodable output bytes) become \udcXX escapes: valid JSON.
         return text.encode("utf-8", "backslashreplace") + b"\n"
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Event, *, wait: bool = True) -> None:
         """Redact, append and make durable; returns once the event is on disk.
+
+        With `wait=False` it returns at once and the event is written with the next batch
+        (within milliseconds); `flush()` then acknowledges everything emitted so far. The
+        flusher thread redacts and encodes, so that work overlaps whatever the caller
+        does next (a cell starting, for `cairn run`).
 
         Raises LearningLogError when it could not be written (it is then not acknowledged).
         """
@@ -110,37 +118,59 @@ class LearningLog:
                 f"the learning log in {self.directory} was opened by another process; "
                 "configure it again after fork()"
             )
-        line = self.encode(event)
         with self._mu:
             if self._closed:
                 raise LearningLogError(f"the learning log in {self.directory} is closed")
             batch = self._filling
-            batch.lines.append(line)
-            if len(batch.lines) == 1:
+            batch.events.append(event)
+            if len(batch.events) == 1:
                 self._work.notify()
+            if not wait:
+                batch.unwaited = True
+                return
             while not batch.done:
                 self._flushed.wait()
         if batch.error is not None:
             raise LearningLogError(batch.error)
 
+    def flush(self) -> None:
+        """Wait until every event emitted so far is on disk (see `emit(wait=False)`).
+
+        Raises LearningLogError if any of them could not be written.
+        """
+        with self._mu:
+            batch: _Batch | None = self._filling
+            if self._filling.events:
+                self._work.notify()
+            else:
+                batch = self._last
+            while batch is not None and not batch.done:
+                self._flushed.wait()
+            failed, self._failed = self._failed, None
+        if failed is not None:
+            raise LearningLogError(failed)
+
     def _run(self) -> None:
         while True:
             with self._mu:
-                while not self._filling.lines and not self._closed:
+                while not self._filling.events and not self._closed:
                     self._work.wait()
                 batch = self._filling
-                if not batch.lines:  # closed and drained
+                if not batch.events:  # closed and drained
                     return
                 self._filling = _Batch()
+                self._last = batch
             try:
-                self._segments.write(b"".join(batch.lines))
+                self._segments.write(b"".join(self.encode(e) for e in batch.events))
             except Exception as exc:  # never leave emitters waiting
                 batch.error = _cannot_write(self.directory, exc)
             with self._mu:
                 batch.done = True
                 self._batches += 1
                 if batch.error is None:
-                    self._events += len(batch.lines)
+                    self._events += len(batch.events)
+                elif batch.unwaited:
+                    self._failed = self._failed or batch.error
                 self._flushed.notify_all()
 
     def stats(self) -> LogStats:
@@ -209,11 +239,20 @@ def add_secret_values(values: Iterable[str]) -> None:
             _current.add_secret_values(values)
 
 
-def emit(event: Event) -> None:
+def emit(event: Event, *, wait: bool = True) -> None:
     """Record a learning event. Returns once it is durable; a no-op when logging is off.
 
-    Raises LearningLogError when the event could not be written.
+    `wait=False` queues it instead (written within milliseconds); `flush()` then
+    acknowledges everything emitted so far. Raises LearningLogError when the event could
+    not be written.
     """
     log = _current
     if log is not None:
-        log.emit(event)
+        log.emit(event, wait=wait)
+
+
+def flush() -> None:
+    """Wait until every event emitted so far is on disk; a no-op when logging is off."""
+    log = _current
+    if log is not None:
+        log.flush()

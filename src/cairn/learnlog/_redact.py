@@ -91,13 +91,23 @@ class _Rule:
     # Every match contains this (in the lower-cased text for case-insensitive rules): a
     # substring test, far cheaper than a regex search, rules most strings out.
     literal: str
-    pattern: re.Pattern[str]
+    regex: str
     # Case-insensitive rules: `pattern` is lower-case and runs on the lower-cased text;
     # `fallback` (the same regex with IGNORECASE) runs when lower-casing changed lengths.
-    fallback: re.Pattern[str] | None = None
+    nocase: bool = False
     # Redact the first value group that matched (None: the whole match).
     groups: tuple[int, ...] = ()
     accept: Callable[[str], bool] | None = None
+
+    # Compiled on first use, not at import (~15 ms for all rules, paid by every `cairn
+    # run` otherwise); `re` caches compiled patterns, so later calls are a lookup.
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+    @property
+    def fallback(self) -> re.Pattern[str] | None:
+        return re.compile(self.regex, re.IGNORECASE) if self.nocase else None
 
 
 def _rule(
@@ -109,14 +119,7 @@ def _rule(
     groups: tuple[int, ...] = (),
     accept: Callable[[str], bool] | None = None,
 ) -> _Rule:
-    return _Rule(
-        kind,
-        literal,
-        re.compile(regex),
-        re.compile(regex, re.IGNORECASE) if nocase else None,
-        groups,
-        accept,
-    )
+    return _Rule(kind, literal, regex, nocase, groups, accept)
 
 
 _B64 = r"[A-Za-z0-9_-]"
