@@ -164,18 +164,9 @@ class Recorder:
     def session_started(self, session_id: str, path: Path, nb: Notebook, cwd: str) -> None:
         if not self.enabled:
             return
-        from ..learnlog import SessionStarted
+        from ..learnlog import session_started
 
-        fm = nb.frontmatter
-        self._emit(
-            SessionStarted(
-                session_id=session_id,
-                notebook_path=os.path.abspath(path),
-                notebook_id=fm.document_id if fm else None,
-                cwd=cwd,
-                client="cli",
-            )
-        )
+        self._emit(session_started(path=path, nb=nb, cwd=cwd, client="cli", session_id=session_id))
 
     def cell_started(
         self,
@@ -215,17 +206,10 @@ class Recorder:
     def session_ended(self, session_id: str, cells_run: int, failures: int, seconds: float) -> None:
         if not self.enabled:
             return
-        from ..learnlog import SessionEnded
-
-        self._emit(
-            SessionEnded(
-                session_id=session_id,
-                cells_run=cells_run,
-                failures=failures,
-                duration_ms=int(seconds * 1000),
-            ),
-            wait=True,
-        )
         from .. import learnlog
 
+        event = learnlog.session_ended(
+            session_id=session_id, cells_run=cells_run, failures=failures, seconds=seconds
+        )
+        self._emit(event, wait=True)
         learnlog.flush()

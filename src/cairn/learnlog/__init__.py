@@ -39,7 +39,7 @@ from ._log import (
     emit,
     flush,
 )
-from ._record import cell_executed, cell_started
+from ._record import cell_executed, cell_started, session_ended, session_started
 
 # Readers, the redactor and the Runme importer load on first use: `cairn run` only
 # emits, and every millisecond of its start-up counts.
@@ -103,5 +103,7 @@ __all__ = [
     "read_events",
     "redact",
     "scan_runme",
+    "session_ended",
+    "session_started",
     "validate",
 ]

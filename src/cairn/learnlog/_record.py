@@ -1,4 +1,4 @@
-"""Events from executions: the one mapping from a kernel result to `cell.*` events.
+"""Events from executions: the one mapping from sessions and kernel results to events.
 
 `cairn run` and `cairn serve` both build their events here, so the same execution
 gives the same event whichever way it ran.
@@ -10,7 +10,7 @@ import os
 
 from ..kernel import CellResult, CellSpec, Program
 from ..notebook import Cell, Notebook
-from ._events import CellExecuted, CellStarted, bound_text
+from ._events import CellExecuted, CellStarted, SessionEnded, SessionStarted, bound_text
 
 
 def _notebook(
@@ -80,4 +80,33 @@ def cell_executed(
         env_changed=list(result.env_changed),
         timed_out=proc.timed_out,
         cancelled=proc.cancelled,
+    )
+
+
+def session_started(
+    *,
+    path: str | os.PathLike[str] | None,
+    nb: Notebook | None,
+    cwd: str,
+    client: str,
+    session_id: str,
+) -> SessionStarted:
+    notebook_path, notebook_id = _notebook(path, nb)
+    return SessionStarted(
+        session_id=session_id,
+        notebook_path=notebook_path,
+        notebook_id=notebook_id,
+        cwd=cwd,
+        client=client,
+    )
+
+
+def session_ended(
+    *, session_id: str, cells_run: int, failures: int, seconds: float
+) -> SessionEnded:
+    return SessionEnded(
+        session_id=session_id,
+        cells_run=cells_run,
+        failures=failures,
+        duration_ms=int(seconds * 1000),
     )

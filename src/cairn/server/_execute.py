@@ -430,14 +430,9 @@ def _run(job: _Job, outbox: _Outbox, final: list[Message]) -> bool | None:
     end_sessions(job.evicted)
     try:
         if job.is_new:
-            fm = job.nb.frontmatter
             learnlog.emit(
-                learnlog.SessionStarted(
-                    session_id=session.id,
-                    notebook_path=str(job.path),
-                    notebook_id=fm.document_id if fm is not None else None,
-                    cwd=kernel.cwd,
-                    client="server",
+                learnlog.session_started(
+                    path=job.path, nb=job.nb, cwd=kernel.cwd, client="server", session_id=session.id
                 )
             )
             session.announced = True

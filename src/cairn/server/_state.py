@@ -78,11 +78,11 @@ def end_sessions(sessions: Iterable[ServerSession]) -> None:
         try:
             if session.announced:
                 learnlog.emit(
-                    learnlog.SessionEnded(
+                    learnlog.session_ended(
                         session_id=session.id,
                         cells_run=session.executions,
                         failures=session.failures,
-                        duration_ms=int((time.monotonic() - session.started) * 1000),
+                        seconds=time.monotonic() - session.started,
                     )
                 )
         except Exception as exc:  # the log failing must not keep the session's files
