@@ -1,0 +1,20 @@
+"""The llm package's exception hierarchy."""
+
+from __future__ import annotations
+
+
+class LLMError(Exception):
+    """Base class: a model call that could not be made or did not succeed."""
+
+
+class ProviderError(LLMError):
+    """The provider answered with an error (after retries, where retrying made sense)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider could not be reached (connection refused, timeout, dropped stream)."""

@@ -1,0 +1,170 @@
+"""A local server that speaks OpenAI's Chat Completions wire format (JSON and SSE), so
+the real `openai` SDK runs against it. Each request takes the next scripted behaviour."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Behaviour:
+    kind: str = "text"  # text | tool | status | drop
+    text: str = "Hello from the fake."
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    first_token_delay: float = 0.0
+    tool_name: str = "get_weather"
+    tool_arguments: str = '{"city": "Paris", "unit": "celsius"}'
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.script: deque[Behaviour] = deque()
+        self.seen: list[Seen] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                fake.seen.append(Seen(self.path, headers, body))
+                behaviour = fake.script.popleft() if fake.script else Behaviour()
+                fake.answer(self, behaviour, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- answers -------------------------------------------------------------------------
+
+    def answer(self, h: BaseHTTPRequestHandler, b: Behaviour, body: dict[str, Any]) -> None:
+        if b.kind == "status":
+            payload = json.dumps({"error": {"message": f"scripted {b.status}", "type": "x"}})
+            self._send(h, b.status, payload.encode(), "application/json", b.headers)
+            return
+        if body.get("stream"):
+            self._stream(h, b, body)
+            return
+        message: dict[str, Any] = {"role": "assistant", "content": b.text}
+        finish = "stop"
+        if b.kind == "tool":
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": b.tool_name, "arguments": b.tool_arguments},
+                    }
+                ],
+            }
+            finish = "tool_calls"
+        payload = {
+            "id": "chatcmpl-fake1",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake") + "-2026",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+        }
+        self._send(h, 200, json.dumps(payload).encode(), "application/json", b.headers)
+
+    def _chunks(self, b: Behaviour, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        base = {
+            "id": "chatcmpl-fake2",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "fake") + "-2026",
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        yield chunk({"role": "assistant", "content": ""})
+        if b.kind == "tool":
+            args = b.tool_arguments
+            first = {"index": 0, "id": "call_1", "type": "function"}
+            yield chunk(
+                {"tool_calls": [first | {"function": {"name": b.tool_name, "arguments": ""}}]}
+            )
+            for i in range(0, len(args), 7):
+                yield chunk(
+                    {"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 7]}}]}
+                )
+            yield chunk({}, "tool_calls")
+        else:
+            for word in b.text.split(" "):
+                yield chunk({"content": word + " "})
+            yield chunk({}, "stop")
+        usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+        yield base | {"choices": [], "usage": usage}
+
+    def _stream(self, h: BaseHTTPRequestHandler, b: Behaviour, body: dict[str, Any]) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Transfer-Encoding", "chunked")
+        for key, value in b.headers.items():
+            h.send_header(key, value)
+        h.end_headers()
+        chunks = list(self._chunks(b, body))
+        try:
+            for i, item in enumerate(chunks):
+                if i == 1 and b.first_token_delay:
+                    time.sleep(b.first_token_delay)
+                if b.kind == "drop" and i == 3:
+                    h.wfile.flush()
+                    h.connection.shutdown(2)  # the connection dies mid-stream
+                    h.close_connection = True
+                    return
+                self._write_chunk(h, f"data: {json.dumps(item)}\n\n".encode())
+            self._write_chunk(h, b"data: [DONE]\n\n")
+            self._write_chunk(h, b"")
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
+
+    @staticmethod
+    def _write_chunk(h: BaseHTTPRequestHandler, data: bytes) -> None:
+        h.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        h.wfile.flush()
+
+    @staticmethod
+    def _send(
+        h: BaseHTTPRequestHandler, status: int, data: bytes, ctype: str, headers: dict[str, str]
+    ) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.write(data)
