@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 _ERROR_BASES = (
     ("cairn.store._errors", "StoreError"),
     ("cairn.index._errors", "IndexingError"),
+    ("cairn.llm._errors", "LLMError"),
 )
 
 

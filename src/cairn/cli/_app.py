@@ -363,5 +363,6 @@ def notebook_from_ipynb(file: Path, output: Path | None) -> None:
 from . import (  # noqa: E402,F401
     _index,
     _learnlog,
+    _llm,
     _serve,
 )

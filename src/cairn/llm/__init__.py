@@ -1,11 +1,14 @@
-"""One model interface over several providers (OpenAI-compatible so far).
+"""One model interface over several providers: OpenAI-compatible servers, Anthropic, and a
+local GGUF model.
 
 `Model.generate()` returns a `Response`; `Model.stream()` yields typed events (text
 deltas, tool-call start/argument delta/end, usage, finish, error). Providers import
 their SDKs lazily.
 """
 
+from ._anthropic import AnthropicModel
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
+from ._local import LocalModel, render_prompt
 from ._model import Model, run_sync
 from ._openai import OpenAIModel, decode_arguments
 from ._types import (
@@ -29,9 +32,11 @@ from ._types import (
 )
 
 __all__ = [
+    "AnthropicModel",
     "ErrorEvent",
     "Finish",
     "LLMError",
+    "LocalModel",
     "Message",
     "Model",
     "OpenAIModel",
@@ -50,6 +55,7 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "decode_arguments",
+    "render_prompt",
     "run_sync",
     "system",
     "user",

@@ -1,0 +1,119 @@
+"""`cairn prompt` and `cairn models …`: talk to the configured models."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from ._app import app
+from ._settings import common_options, settings
+
+if TYPE_CHECKING:
+    from ..llm._config import LLMConfig
+
+
+def _config() -> LLMConfig:
+    from ..llm._config import load_config
+
+    return load_config(settings().resolved_config_dir())
+
+
+@app.command("prompt")
+@click.argument("text")
+@click.option("--model", "-m", "spec", help="provider:model (default: cairn.toml, else local).")
+@click.option("--system", "system_text", help="A system message.")
+@click.option("--stream", is_flag=True, help="Print the answer as it arrives.")
+@click.option("--max-tokens", type=int, help="Answer length limit.")
+@click.option("--temperature", type=float, help="Sampling temperature.")
+@common_options
+def prompt(
+    text: str,
+    spec: str | None,
+    system_text: str | None,
+    stream: bool,
+    max_tokens: int | None,
+    temperature: float | None,
+) -> int:
+    """Send TEXT to a model and print the answer."""
+    import asyncio
+
+    from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta
+    from ..llm._config import open_model
+
+    model = open_model(spec, _config())
+    messages = ([Message("system", system_text)] if system_text else []) + [Message("user", text)]
+    request = Request(
+        tuple(messages), options=Options(temperature=temperature, max_tokens=max_tokens)
+    )
+
+    async def run() -> None:
+        if not stream:
+            response = await model.generate(request)
+            sys.stdout.write(response.text + ("" if response.text.endswith("\n") else "\n"))
+            return
+        async for event in model.stream(request):
+            if isinstance(event, TextDelta):
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, ErrorEvent):
+                raise ProviderError(event.message, status=event.status, retryable=event.retryable)
+        sys.stdout.write("\n")
+
+    asyncio.run(run())
+    return 0
+
+
+@app.group("models")
+def models_group() -> None:
+    """The models Cairn can talk to (cairn.toml, OPENAI_*/ANTHROPIC_* env vars)."""
+
+
+@models_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@common_options
+def models_list(as_json: bool) -> None:
+    """Each provider: the model it would use, whether it is configured, the default."""
+    from ..llm._config import list_models
+
+    infos = list_models(_config())
+    if as_json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return
+    for info in infos:
+        mark = "*" if info.default else " "
+        state = "ready" if info.configured else "not configured"
+        print(f"{mark} {info.spec:<36} {state:<15} {info.detail}")
+
+
+@models_group.command("check")
+@click.option(
+    "--model", "-m", "specs", multiple=True, help="provider:model (default: every configured one)."
+)
+@common_options
+def models_check(specs: tuple[str, ...]) -> int:
+    """Ask each model a one-word question: which answer, and how fast."""
+    import asyncio
+
+    from ..llm import LLMError, Options, Request, user
+    from ..llm._config import list_models, open_model
+
+    config = _config()
+    chosen = list(specs) or [i.spec for i in list_models(config) if i.configured]
+    failures = 0
+    for spec in chosen:
+        start = time.monotonic()
+        try:
+            model = open_model(spec, config)
+            request = Request((user("Say OK."),), options=Options(max_tokens=5, temperature=0.0))
+            response = asyncio.run(model.generate(request))
+            took = (time.monotonic() - start) * 1000
+            print(f"ok    {spec:<36} {took:7.0f} ms  {response.text.strip()[:40]!r}")
+        except LLMError as exc:
+            failures += 1
+            took = (time.monotonic() - start) * 1000
+            print(f"error {spec:<36} {took:7.0f} ms  {exc}")
+    return 1 if failures else 0

@@ -1,0 +1,143 @@
+"""Which model to use: `<config dir>/cairn.toml` plus environment variables.
+
+A model is named `provider:model` ("openai:gpt-4o-mini", "anthropic:claude-3-5-haiku-latest",
+"local" or "local:/path/model.gguf"). Without a name, the configured default is used,
+else the local GGUF model, so Cairn works offline out of the box.
+
+    [llm]
+    default = "openai:gpt-4o-mini"
+
+    [llm.openai]
+    base_url = "http://127.0.0.1:11434/v1"   # Ollama, vLLM, LM Studio, llama.cpp …
+    model = "llama3.2"
+
+    [llm.anthropic]
+    model = "claude-3-5-haiku-latest"
+
+Keys come from the environment only (OPENAI_API_KEY, ANTHROPIC_API_KEY), never from the
+file; OPENAI_BASE_URL overrides the file's base URL.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import LLMError
+from ._model import Model
+
+PROVIDERS = ("openai", "anthropic", "local")
+DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "local": ""}
+
+
+class ConfigError(LLMError):
+    """cairn.toml is unreadable or names something that does not exist."""
+
+
+@dataclass
+class LLMConfig:
+    default: str | None = None
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def load_config(config_dir: Path) -> LLMConfig:
+    """Read the `[llm]` tables of `<config_dir>/cairn.toml` (missing file: defaults)."""
+    path = Path(config_dir) / "cairn.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return LLMConfig(path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    llm = data.get("llm", {})
+    if not isinstance(llm, dict):
+        raise ConfigError(f"{path}: [llm] must be a table")
+    providers = {k: v for k, v in llm.items() if isinstance(v, dict)}
+    unknown = sorted(set(providers) - set(PROVIDERS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown provider table [llm.{unknown[0]}]; use {', '.join(PROVIDERS)}"
+        )
+    default = llm.get("default")
+    return LLMConfig(default=str(default) if default else None, providers=providers, path=path)
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    provider, _, name = spec.partition(":")
+    if provider not in PROVIDERS:
+        raise ConfigError(
+            f"unknown model {spec!r}: name it provider:model"
+            f" with provider one of {', '.join(PROVIDERS)}"
+        )
+    return provider, name
+
+
+def default_spec(config: LLMConfig, env: Mapping[str, str]) -> str:
+    """The configured default; else the local model (offline by default)."""
+    return config.default or "local"
+
+
+def open_model(spec: str | None, config: LLMConfig, env: Mapping[str, str] | None = None) -> Model:
+    """A Model for `spec` (or the default), configured from cairn.toml and the environment."""
+    env = os.environ if env is None else env
+    provider, name = split_spec(spec or default_spec(config, env))
+    table = config.providers.get(provider, {})
+    name = name or str(table.get("model") or DEFAULT_MODELS[provider])
+    if provider == "openai":
+        from ._openai import OpenAIModel
+
+        return OpenAIModel(
+            name,
+            base_url=env.get("OPENAI_BASE_URL") or table.get("base_url"),
+            api_key=env.get("OPENAI_API_KEY"),
+        )
+    if provider == "anthropic":
+        from ._anthropic import AnthropicModel
+
+        return AnthropicModel(
+            name, base_url=table.get("base_url"), api_key=env.get("ANTHROPIC_API_KEY")
+        )
+    from ._local import LocalModel
+
+    return LocalModel(name or table.get("path") or None)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    spec: str
+    provider: str
+    configured: bool  # a key or a base URL is there (local: always)
+    default: bool
+    detail: str
+
+
+def list_models(config: LLMConfig, env: Mapping[str, str] | None = None) -> list[ModelInfo]:
+    """One line per provider: the model it would use and whether it can be used."""
+    env = os.environ if env is None else env
+    default_provider = split_spec(default_spec(config, env))[0]
+    out = []
+    for provider in PROVIDERS:
+        table = config.providers.get(provider, {})
+        name = str(table.get("model") or DEFAULT_MODELS[provider])
+        spec = f"{provider}:{name}" if name else provider
+        if provider == "openai":
+            base = env.get("OPENAI_BASE_URL") or table.get("base_url")
+            key = "set" if env.get("OPENAI_API_KEY") else "missing"
+            configured = bool(env.get("OPENAI_API_KEY") or base)
+            detail = f"base_url={base or 'api.openai.com'}; key {key}"
+        elif provider == "anthropic":
+            key = "set" if env.get("ANTHROPIC_API_KEY") else "missing"
+            configured = bool(env.get("ANTHROPIC_API_KEY") or table.get("base_url"))
+            detail = f"key {key}"
+        else:
+            configured = True
+            detail = str(table.get("path") or "bundled gemma3-270m (offline)")
+        out.append(ModelInfo(spec, provider, configured, provider == default_provider, detail))
+    return out

