@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ProviderError, ProviderUnavailableError
+from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
     ErrorEvent,
     Finish,
@@ -167,11 +167,7 @@ class AnthropicModel:
         if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
             return ProviderUnavailableError(f"cannot reach {where}: {exc}", retryable=True)
         if isinstance(exc, anthropic.APIStatusError):
-            status = exc.status_code
-            retryable = status == 429 or status >= 500  # 529: overloaded
-            return ProviderError(
-                f"{where} answered {status}: {exc.message}", status=status, retryable=retryable
-            )
+            return status_error(where, exc.status_code, exc.message)
         return ProviderError(f"{where}: {exc}")
 
     async def generate(self, request: Request) -> Response:

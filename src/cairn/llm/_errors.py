@@ -18,3 +18,11 @@ class ProviderError(LLMError):
 
 class ProviderUnavailableError(ProviderError):
     """The provider could not be reached (connection refused, timeout, dropped stream)."""
+
+
+def status_error(where: str, status: int, message: str) -> ProviderError:
+    """The error for an HTTP status from a provider; 429 and 5xx (incl. 529) are retryable."""
+    retryable = status == 429 or status >= 500
+    return ProviderError(
+        f"{where} answered {status}: {message}", status=status, retryable=retryable
+    )

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ProviderError, ProviderUnavailableError
+from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
     ErrorEvent,
     Finish,
@@ -139,11 +139,7 @@ class OpenAIModel:
         if isinstance(exc, openai.APIConnectionError):  # includes timeouts
             return ProviderUnavailableError(f"cannot reach {where}: {exc}", retryable=True)
         if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            retryable = status == 429 or status >= 500
-            return ProviderError(
-                f"{where} answered {status}: {exc.message}", status=status, retryable=retryable
-            )
+            return status_error(where, exc.status_code, exc.message)
         return ProviderError(f"{where}: {exc}")
 
     async def generate(self, request: Request) -> Response:
