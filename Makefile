@@ -42,6 +42,8 @@ bench: setup
 	$(BIN)/python bench/kernel.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/vectors.py
+	$(BIN)/python bench/learnlog.py
+	$(BIN)/python bench/recorder.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

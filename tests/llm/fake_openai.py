@@ -39,6 +39,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between writes
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -67,6 +68,9 @@ class FakeOpenAI:
     # -- answers -------------------------------------------------------------------------
 
     def answer(self, h: BaseHTTPRequestHandler, b: Behaviour, body: dict[str, Any]) -> None:
+        if b.kind != "status" and h.path.endswith("/embeddings"):
+            self._embeddings(h, body)
+            return
         if b.kind == "status":
             payload = json.dumps({"error": {"message": f"scripted {b.status}", "type": "x"}})
             self._send(h, b.status, payload.encode(), "application/json", b.headers)
@@ -98,6 +102,24 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
         self._send(h, 200, json.dumps(payload).encode(), "application/json", b.headers)
+
+    def _embeddings(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        # A deterministic 8-dimensional vector per text: its byte histogram, folded.
+        data = []
+        for i, text in enumerate(texts):
+            vector = [0.0] * 8
+            for byte in str(text).encode():
+                vector[byte % 8] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        tokens = sum(len(str(t).split()) for t in texts)
+        payload = {
+            "object": "list",
+            "data": data,
+            "model": body.get("model", "fake"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        self._send(h, 200, json.dumps(payload).encode(), "application/json", {})
 
     def _chunks(self, b: Behaviour, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         base = {

@@ -205,3 +205,21 @@ def test_assistant_and_tool_messages_round_trip_to_the_wire(fake: FakeOpenAI) ->
         "arguments": '{"city":"Rome"}',
     }
     assert messages[2] == {"role": "tool", "content": '{"temp": 21}', "tool_call_id": "call_9"}
+
+
+def test_embed_returns_one_vector_per_text_in_order(fake: FakeOpenAI) -> None:
+    model = OpenAIModel("text-embedding-3-small", base_url=fake.base_url, api_key="k")
+    result = run_sync(model.embed(["disk full", "pod crashloop", "disk full"]))
+    assert len(result.vectors) == 3 and len(result.vectors[0]) == 8
+    assert result.vectors[0] == result.vectors[2] != result.vectors[1]
+    assert result.usage.input_tokens == 6 and result.model == "text-embedding-3-small"
+    assert fake.seen[0].path == "/v1/embeddings"
+    assert fake.seen[0].body["encoding_format"] == "float"
+
+
+def test_embed_errors_are_provider_errors(fake: FakeOpenAI) -> None:
+    fake.script.extend(Behaviour(kind="status", status=401) for _ in range(2))
+    model = OpenAIModel("e", base_url=fake.base_url, api_key="k", max_retries=0)
+    with pytest.raises(ProviderError) as info:
+        run_sync(model.embed(["x"]))
+    assert info.value.status == 401 and not info.value.retryable

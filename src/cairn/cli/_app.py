@@ -361,6 +361,7 @@ def notebook_from_ipynb(file: Path, output: Path | None) -> None:
 
 # Command groups in their own modules register themselves on `app` when imported.
 from . import (  # noqa: E402,F401
+    _debug,
     _index,
     _learnlog,
     _llm,

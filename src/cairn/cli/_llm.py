@@ -14,6 +14,36 @@ from ._settings import common_options, settings
 
 if TYPE_CHECKING:
     from ..llm._config import LLMConfig
+    from ..llm._model import Model
+
+# --debug/--no-debug: record this command's model calls (or not), whatever the config says.
+debug_option = click.option(
+    "--debug/--no-debug",
+    "debug",
+    default=None,
+    help="Record the model calls for `cairn debug` (default: cairn.toml, CAIRN_RECORD).",
+)
+
+
+def recorded(model: Model, kind: str, debug: bool | None) -> Model:
+    """The model, wrapped by the debug recorder when recording is on."""
+    if debug is False:
+        return model
+    from ..llm.recorder import record
+
+    return record(model, kind=kind, enabled=debug, config_dir=settings().resolved_config_dir())
+
+
+def flush_recording(model: Model) -> None:
+    """Write what was recorded and say where to find it (stderr)."""
+    from ..llm.recorder import RecordingModel
+
+    if not isinstance(model, RecordingModel):
+        return
+    model.recorder.flush()
+    run = model.last_run_id
+    if run is not None:
+        print(f"cairn: recorded run {run} (cairn debug show {run})", file=sys.stderr)
 
 
 def _config() -> LLMConfig:
@@ -29,6 +59,7 @@ def _config() -> LLMConfig:
 @click.option("--stream", is_flag=True, help="Print the answer as it arrives.")
 @click.option("--max-tokens", type=int, help="Answer length limit.")
 @click.option("--temperature", type=float, help="Sampling temperature.")
+@debug_option
 @common_options
 def prompt(
     text: str,
@@ -37,6 +68,7 @@ def prompt(
     stream: bool,
     max_tokens: int | None,
     temperature: float | None,
+    debug: bool | None,
 ) -> int:
     """Send TEXT to a model and print the answer."""
     import asyncio
@@ -44,7 +76,7 @@ def prompt(
     from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta
     from ..llm._config import open_model
 
-    model = open_model(spec, _config())
+    model = recorded(open_model(spec, _config()), "prompt", debug)
     messages = ([Message("system", system_text)] if system_text else []) + [Message("user", text)]
     request = Request(
         tuple(messages), options=Options(temperature=temperature, max_tokens=max_tokens)
@@ -63,7 +95,10 @@ def prompt(
                 raise ProviderError(event.message, status=event.status, retryable=event.retryable)
         sys.stdout.write("\n")
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        flush_recording(model)
     return 0
 
 
@@ -93,8 +128,9 @@ def models_list(as_json: bool) -> None:
 @click.option(
     "--model", "-m", "specs", multiple=True, help="provider:model (default: every configured one)."
 )
+@debug_option
 @common_options
-def models_check(specs: tuple[str, ...]) -> int:
+def models_check(specs: tuple[str, ...], debug: bool | None) -> int:
     """Ask each model a one-word question: which answer, and how fast."""
     import asyncio
 
@@ -106,8 +142,9 @@ def models_check(specs: tuple[str, ...]) -> int:
     failures = 0
     for spec in chosen:
         start = time.monotonic()
+        model: Model | None = None
         try:
-            model = open_model(spec, config)
+            model = recorded(open_model(spec, config), "check", debug)
             request = Request((user("Say OK."),), options=Options(max_tokens=5, temperature=0.0))
             response = asyncio.run(model.generate(request))
             took = (time.monotonic() - start) * 1000
@@ -116,4 +153,7 @@ def models_check(specs: tuple[str, ...]) -> int:
             failures += 1
             took = (time.monotonic() - start) * 1000
             print(f"error {spec:<36} {took:7.0f} ms  {exc}")
+        finally:
+            if model is not None:
+                flush_recording(model)
     return 1 if failures else 0

@@ -2,7 +2,8 @@
 local GGUF model.
 
 `Model.generate()` returns a `Response`; `Model.stream()` yields typed events (text
-deltas, tool-call start/argument delta/end, usage, finish, error). Providers import
+deltas, tool-call start/argument delta/end, usage, finish, error); `embed()` exists where
+the provider has an embeddings endpoint (OpenAI-compatible). Providers import
 their SDKs lazily.
 """
 
@@ -12,6 +13,7 @@ from ._local import LocalModel, render_prompt
 from ._model import Model, run_sync
 from ._openai import OpenAIModel, decode_arguments
 from ._types import (
+    Embeddings,
     ErrorEvent,
     Finish,
     Message,
@@ -33,6 +35,7 @@ from ._types import (
 
 __all__ = [
     "AnthropicModel",
+    "Embeddings",
     "ErrorEvent",
     "Finish",
     "LLMError",

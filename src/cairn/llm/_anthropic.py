@@ -8,10 +8,11 @@ The SDK is imported lazily.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
@@ -217,6 +218,18 @@ class AnthropicModel:
             yield ErrorEvent(f"{where} ended the stream before message_stop", retryable=True)
             return
         yield Finish(state.finish, response_id=state.response_id, model=state.model)
+
+    def with_http_client(self, http_client: Any) -> Self:
+        """A copy of this model whose SDK client sends through `http_client` (an
+        `httpx2.AsyncClient`; the debug recorder's has a recording transport)."""
+        clone = copy.copy(self)
+        clone._http_client, clone._client = http_client, None
+        return clone
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The API key, so recorders can redact it wherever it shows up."""
+        return () if self._api_key == "not-needed" else (self._api_key,)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -1,6 +1,6 @@
 """Which model to use: `<config dir>/cairn.toml` plus environment variables.
 
-A model is named `provider:model` ("openai:gpt-4o-mini", "anthropic:claude-3-5-haiku-latest",
+A model is named `provider:model` ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5",
 "local" or "local:/path/model.gguf"). Without a name, the configured default is used,
 else the local GGUF model, so Cairn works offline out of the box.
 
@@ -12,7 +12,7 @@ else the local GGUF model, so Cairn works offline out of the box.
     model = "llama3.2"
 
     [llm.anthropic]
-    model = "claude-3-5-haiku-latest"
+    model = "claude-haiku-4-5"
 
 Keys come from the environment only (OPENAI_API_KEY, ANTHROPIC_API_KEY), never from the
 file; OPENAI_BASE_URL overrides the file's base URL.
@@ -31,7 +31,7 @@ from ._errors import LLMError
 from ._model import Model
 
 PROVIDERS = ("openai", "anthropic", "local")
-DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "local": ""}
+DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "local": ""}
 
 
 class ConfigError(LLMError):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import ctypes
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -58,6 +60,29 @@ def _close_models() -> None:
         for loaded in _CACHE.values():
             loaded.llm.close()
         _CACHE.clear()
+
+
+_LOG_CALLBACK: object = None  # kept referenced: llama.cpp calls it from C
+
+
+def _quiet_llama_logs() -> None:
+    """Let only llama.cpp's errors reach stderr. llama-cpp-python's own callback maps
+    ggml's log levels with an outdated table, so with verbose=False it still prints
+    load-time warnings (e.g. about the SWA cache) into the user's terminal."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import llama_cpp
+
+    ggml_log_level_error = 4  # ggml's enum: none, debug, info, warn, error, cont
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if level == ggml_log_level_error:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+    _LOG_CALLBACK = callback
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 def render_prompt(messages: tuple[Message, ...]) -> str:
@@ -127,6 +152,7 @@ class LocalModel:
             raise ProviderUnavailableError(
                 "the local model needs llama.cpp: pip install 'llama-cpp-python>=0.3'"
             ) from None
+        _quiet_llama_logs()
         # Llama() has no argument for it, so its defaults are swapped while it loads (callers
         # hold _CACHE_LOCK): ggml's extra weight buffers (AMX, repacking) segfault in
         # llama_decode on this project's AMX-capable VMs.

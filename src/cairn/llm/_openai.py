@@ -8,12 +8,14 @@ transport can see. The SDK is imported lazily: it costs ~350 ms.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
 from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
+    Embeddings,
     ErrorEvent,
     Finish,
     FinishReason,
@@ -201,6 +203,33 @@ class OpenAIModel:
         for index, (call_id, name, arguments) in sorted(calls.items()):
             yield ToolCallEnd(index, ToolCall(call_id, name, arguments))
         yield Finish(finish, response_id=response_id, model=model)
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """One vector per text from the `/embeddings` endpoint (`name` is the embedding
+        model). Floats are asked for explicitly: not every compatible server does base64."""
+        import openai
+
+        try:
+            result = await self._sdk().embeddings.create(
+                model=self.name, input=list(texts), encoding_format="float"
+            )
+        except openai.OpenAIError as exc:
+            raise self._error(exc) from None
+        rows = sorted(result.data, key=lambda d: d.index)
+        usage = Usage(input_tokens=int(getattr(result.usage, "prompt_tokens", 0) or 0))
+        return Embeddings([list(map(float, d.embedding)) for d in rows], usage, result.model)
+
+    def with_http_client(self, http_client: Any) -> Self:
+        """A copy of this model whose SDK client sends through `http_client` (an
+        `httpx2.AsyncClient`; the debug recorder's has a recording transport)."""
+        clone = copy.copy(self)
+        clone._http_client, clone._client = http_client, None
+        return clone
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The API key, so recorders can redact it wherever it shows up."""
+        return () if self._api_key == "not-needed" else (self._api_key,)
 
     async def aclose(self) -> None:
         if self._client is not None:

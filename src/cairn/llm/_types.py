@@ -70,6 +70,15 @@ class Response:
     model: str | None = None  # the model that actually answered
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """What `embed()` returns: one vector per input text, in order."""
+
+    vectors: list[list[float]]
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+
 # -- stream events ----------------------------------------------------------------------
 
 

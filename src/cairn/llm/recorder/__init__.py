@@ -1,0 +1,144 @@
+"""The debug recorder: every model call as a run → step → attempt, in a `cairn.store`.
+
+    model = record(open_model(spec), kind="prompt", enabled=debug_flag)
+
+`record()` returns the model itself when recording is off (no wrapper, no cost), and a
+recording wrapper when `--debug`, `CAIRN_RECORD`, a project's `.cairn.toml` or the global
+cairn.toml turns it on. `cairn debug runs/show/export` read what was recorded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._data import KINDS, PRIORITY, STATUSES, Attempt, ErrorInfo, Run, Step, now_ns, supersedes
+from ._prices import DEFAULT_PRICES, Price, PriceTable
+from ._recorder import (
+    ActiveRun,
+    ActiveStep,
+    Recorder,
+    RecorderError,
+    RecordingModel,
+    Retention,
+    current_run_id,
+)
+from ._redact import Scrubber
+from ._settings import DebugSettings, load_settings
+from ._store import RecordStore, Write
+
+if TYPE_CHECKING:
+    from .._model import Model
+
+_SHARED: dict[str, Recorder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def open_record_store(settings: DebugSettings) -> RecordStore:
+    """The store that settings name (SQLite at `<config dir>/debug.db` by default)."""
+    from ...store import SQLiteKV, open_store
+
+    url = settings.store
+    if url.startswith(("postgres://", "postgresql://", "memory:")):
+        return RecordStore(open_store(url))
+    # Debug records need no fsync per commit: WAL with synchronous=NORMAL.
+    return RecordStore(SQLiteKV(url.removeprefix("sqlite://"), durable=False))
+
+
+def open_recorder(settings: DebugSettings) -> Recorder:
+    """A new recorder over the settings' store (the caller closes it)."""
+    from ._redact import DEFAULT_PART_CAP
+
+    part_cap = int(settings.max_part_kb * 1024) if settings.max_part_kb else DEFAULT_PART_CAP
+    return Recorder(
+        open_record_store(settings),
+        scrubber=Scrubber(part_cap=part_cap),
+        prices=PriceTable(settings.prices),
+        retention=Retention(settings.max_age_days, settings.max_size_mb),
+        close_store=True,
+    )
+
+
+def shared_recorder(settings: DebugSettings) -> Recorder:
+    """The process's recorder for the settings' store; flushed and closed at exit."""
+    with _SHARED_LOCK:
+        recorder = _SHARED.get(settings.store)
+        if recorder is None:
+            recorder = _SHARED[settings.store] = open_recorder(settings)
+        return recorder
+
+
+@atexit.register
+def close_shared() -> None:
+    """Flush and close every shared recorder (also run at exit)."""
+    with _SHARED_LOCK:
+        recorders = list(_SHARED.values())
+        _SHARED.clear()
+    for recorder in recorders:
+        # A failure was reported by the command's own flush; exit must not fail here.
+        with contextlib.suppress(RecorderError):
+            recorder.close()
+
+
+def record(
+    model: Model,
+    *,
+    kind: str = "prompt",
+    enabled: bool | None = None,
+    config_dir: Path | None = None,
+    project_dir: Path | None = None,
+    recorder: Recorder | None = None,
+) -> Model:
+    """`model` itself when recording is off; a recording wrapper when it is on.
+
+    `enabled` is the call site's switch (`--debug`: True, `--no-debug`: False, None: ask
+    the environment and the config files). With `recorder`, always record into it.
+    """
+    if recorder is None:
+        if enabled is False:
+            return model
+        from ...store import default_config_dir
+
+        settings = load_settings(
+            config_dir or default_config_dir(), flag=enabled, project_dir=project_dir
+        )
+        if not settings.record:
+            return model
+        recorder = shared_recorder(settings)
+    return recorder.wrap(model, kind=kind)
+
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "KINDS",
+    "PRIORITY",
+    "STATUSES",
+    "ActiveRun",
+    "ActiveStep",
+    "Attempt",
+    "DebugSettings",
+    "ErrorInfo",
+    "Price",
+    "PriceTable",
+    "RecordStore",
+    "Recorder",
+    "RecorderError",
+    "RecordingModel",
+    "Retention",
+    "Run",
+    "Scrubber",
+    "Step",
+    "Write",
+    "close_shared",
+    "current_run_id",
+    "load_settings",
+    "now_ns",
+    "open_record_store",
+    "open_recorder",
+    "record",
+    "shared_recorder",
+    "supersedes",
+]

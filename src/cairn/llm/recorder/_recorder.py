@@ -1,0 +1,573 @@
+"""The recorder: runs, steps and attempts captured around any `Model`, written in the
+background so a recorded call costs well under a millisecond more than an unrecorded one.
+
+    recorder = Recorder(RecordStore(kv))
+    model = recorder.wrap(open_model("openai:gpt-4o-mini"), kind="prompt")
+    with recorder.run("agent_turn", title="fix the disk"):
+        await model.generate(request)        # one step, one attempt per HTTP try
+
+A call outside `recorder.run(...)` gets a run of its own (the wrapper's kind). Steps
+finish exactly once: the first finisher wins (a lock per step), and the store refuses to
+move a status backwards, so a sweep in another process cannot undo a completion.
+
+Writes go through one background thread that batches them (group commit), redacts and
+caps every part first, and never lets a storage failure break a model call: the failure
+is kept and reported by `flush()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from ...notebook._ulid import new_ulid
+from .._errors import LLMError, ProviderError
+from .._model import Model
+from .._types import (
+    Embeddings,
+    ErrorEvent,
+    Finish,
+    Request,
+    Response,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    Usage,
+    UsageEvent,
+)
+from ._data import Attempt, ErrorInfo, Owner, Run, Status, Step, now_ns, supersedes
+from ._prices import PriceTable
+from ._redact import Scrubber
+from ._store import RecordStore, Write
+from ._transport import CURRENT_STEP, RecordingTransport
+
+log = logging.getLogger("cairn.llm.recorder")
+
+
+class RecorderError(LLMError):
+    """Recorded data could not be written or read."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    max_age_days: float | None = 30.0
+    max_size_mb: float | None = 256.0
+    every_runs: int = 100  # prune after this many finished runs (and when opened)
+
+
+class ActiveRun:
+    """A run being recorded: its record and a lock for its step counter and summary."""
+
+    def __init__(self, recorder: Recorder, run: Run, implicit: bool) -> None:
+        self.recorder = recorder
+        self.run = run
+        self.implicit = implicit  # created for one call made outside any run
+        self.lock = threading.Lock()
+        self.steps = 0
+        self.open_steps = 0
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+
+class ActiveStep:
+    """A step being recorded. `finish()` takes effect once; later calls change nothing."""
+
+    def __init__(
+        self, recorder: Recorder, run: ActiveRun, step: Step, request: Request | dict[str, Any]
+    ) -> None:
+        self.recorder = recorder
+        self.run = run
+        self.step = step
+        self.request = request
+        self.response: Response | dict[str, Any] | None = None
+        self.lock = threading.Lock()
+        self.done = False
+
+    def first_byte(self, at: int) -> None:
+        self.step.first_byte_ns = at  # the last attempt's, i.e. the one that answered
+
+
+_RUN: ContextVar[ActiveRun | None] = ContextVar("cairn_llm_run", default=None)
+
+
+def current_run_id() -> str | None:
+    active = _RUN.get()
+    return active.id if active is not None else None
+
+
+def _normal(value: Request | Response | dict[str, Any]) -> dict[str, Any]:
+    return value if isinstance(value, dict) else dataclasses.asdict(value)
+
+
+def _usage(usage: Usage) -> dict[str, int]:
+    return dataclasses.asdict(usage)
+
+
+def _title(request: Request | dict[str, Any]) -> str:
+    if isinstance(request, dict):
+        return ""
+    for message in reversed(request.messages):
+        if message.role == "user" and message.content.strip():
+            return " ".join(message.content.split())[:80]
+    return ""
+
+
+class Recorder:
+    """Records model calls into a RecordStore. Thread-safe; one per process is typical."""
+
+    def __init__(
+        self,
+        store: RecordStore,
+        *,
+        scrubber: Scrubber | None = None,
+        prices: PriceTable | None = None,
+        retention: Retention | None = None,
+        close_store: bool = False,
+    ) -> None:
+        self.store = store
+        self.scrubber = scrubber or Scrubber()
+        self.prices = prices or PriceTable()
+        self.retention = retention or Retention()
+        self._close_store = close_store
+        self._owner = Owner.current()
+        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._finished_runs = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._writer, name="cairn-recorder", daemon=True)
+        self._thread.start()
+        self._queue.put(("housekeeping", None))
+
+    # -- runs ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def run(
+        self, kind: str, *, title: str = "", attrs: dict[str, str] | None = None
+    ) -> Iterator[ActiveRun]:
+        """Record the model calls inside the block as one run (nested runs get a parent)."""
+        active = self._open_run(kind, title, attrs or {}, implicit=False)
+        token = _RUN.set(active)
+        status: Status = "completed"
+        error: ErrorInfo | None = None
+        try:
+            yield active
+        except (KeyboardInterrupt, GeneratorExit):
+            status = "interrupted"
+            raise
+        except BaseException as exc:
+            if type(exc).__name__ == "CancelledError":
+                status = "interrupted"
+            else:
+                name = type(exc).__name__
+                status, error = "error", ErrorInfo(str(exc) or name, name)
+            raise
+        finally:
+            with contextlib.suppress(ValueError):  # reset from another context: nothing to undo
+                _RUN.reset(token)
+            self._close_run(active, status, error)
+
+    def _open_run(self, kind: str, title: str, attrs: dict[str, str], implicit: bool) -> ActiveRun:
+        parent = _RUN.get()
+        run = Run(
+            id=new_ulid(),
+            kind=kind,
+            started_ns=now_ns(),
+            owner=self._owner,
+            parent_id=parent.id if parent is not None else None,
+            title=title,
+            attrs=dict(attrs),
+        )
+        active = ActiveRun(self, run, implicit)
+        self._put_run(active)
+        return active
+
+    def _close_run(self, active: ActiveRun, status: Status, error: ErrorInfo | None) -> None:
+        with active.lock:
+            run = active.run
+            if not supersedes(status, run.status):
+                return
+            if status == "completed" and run.summary.has_error and active.implicit:
+                status = "error"
+            run.status, run.ended_ns, run.error = status, now_ns(), error
+        self._put_run(active)
+        self._finished_runs += 1
+        if self._finished_runs % max(1, self.retention.every_runs) == 0:
+            self._queue.put(("housekeeping", None))
+
+    def _put_run(self, active: ActiveRun) -> None:
+        with active.lock:
+            run = active.run
+            snapshot = dataclasses.replace(run, summary=dataclasses.replace(run.summary))
+        self._queue.put(("run", snapshot))
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def start_step(
+        self, model: Model, mode: str, request: Request | dict[str, Any], kind: str
+    ) -> ActiveStep:
+        run = _RUN.get()
+        if run is None or run.recorder is not self:
+            run = self._open_run(kind, _title(request), {}, implicit=True)
+        with run.lock:
+            run.steps += 1
+            run.open_steps += 1
+            seq = run.steps
+            if not run.run.title:
+                run.run.title = _title(request)
+        step = Step(
+            run_id=run.id,
+            seq=seq,
+            mode=mode,  # type: ignore[arg-type]
+            provider=model.provider,
+            request_model=model.name,
+            started_ns=now_ns(),
+        )
+        active = ActiveStep(self, run, step, request)
+        self._queue.put(("step", (dataclasses.replace(step), request, None)))
+        return active
+
+    def finish_step(
+        self,
+        active: ActiveStep,
+        status: Status,
+        *,
+        response: Response | dict[str, Any] | None = None,
+        error: ErrorInfo | None = None,
+        stream: dict[str, int] | None = None,
+        usage: Usage | None = None,
+    ) -> bool:
+        """Finish a step; True for the call that took effect, False for later ones."""
+        with active.lock:
+            if active.done:
+                return False
+            active.done = True
+            step = active.step
+            step.status, step.ended_ns, step.error, step.stream = status, now_ns(), error, stream
+            if isinstance(response, dict):  # embed(): a summary, not a Response
+                active.response = response
+                step.response_model = response.get("model")
+            elif response is not None:
+                active.response = response
+                step.response_model = response.model
+                step.finish_reason = response.finish_reason
+                step.tool_calls = [dataclasses.asdict(c) for c in response.tool_calls]
+                usage = usage or response.usage
+            if usage is not None:
+                step.usage = _usage(usage)
+                model = step.response_model or step.request_model
+                step.cost_usd = self.prices.cost(step.provider, model, step.usage)
+            snapshot = dataclasses.replace(step)
+        run = active.run
+        with run.lock:
+            run.open_steps -= 1
+            run.run.summary.add_step(dataclasses.asdict(snapshot))
+            run.run.summary.attempts += snapshot.attempts
+            last = run.implicit and run.open_steps == 0
+        self._queue.put(("step", (snapshot, active.request, active.response)))
+        if last:
+            self._close_run(run, "error" if status == "error" else status, error)
+        else:
+            self._put_run(run)
+        return True
+
+    # -- attempts (called by the recording transport) -------------------------------------
+
+    def start_attempt(
+        self, active: ActiveStep, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> Attempt:
+        with active.lock:
+            active.step.attempts += 1
+            seq = active.step.attempts
+        attempt = Attempt(active.step.run_id, active.step.seq, seq, method, url, now_ns())
+        attempt.request_headers = headers
+        attempt.request_body = body.decode("utf-8", errors="replace")
+        return attempt
+
+    def end_attempt(
+        self, active: ActiveStep, attempt: Attempt, body: bytes, content_type: str
+    ) -> None:
+        attempt.ended_ns = now_ns()
+        self._queue.put(("attempt", (attempt, body, content_type)))
+
+    # -- wrapping --------------------------------------------------------------------------
+
+    def wrap(self, model: Model, *, kind: str = "prompt") -> RecordingModel:
+        return RecordingModel(model, self, kind)
+
+    def transport(self) -> RecordingTransport:
+        """A recording transport over a fresh connection pool (one per wrapped model)."""
+        import httpx2
+
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+        return RecordingTransport(
+            httpx2.AsyncHTTPTransport(limits=limits), self.scrubber.part_cap * 4
+        )
+
+    # -- the writer ------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Wait until everything recorded so far is in the store; RecorderError if writing
+        failed since the last flush."""
+        if self._thread.is_alive():
+            done = threading.Event()
+            self._queue.put(("flush", done))
+            if not done.wait(timeout):
+                raise RecorderError(f"debug recorder: writes did not finish within {timeout}s")
+        error, self._error = self._error, None
+        if error is not None:
+            raise RecorderError(f"debug recorder: cannot write debug records: {error}") from None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush()
+        finally:
+            self._queue.put(("stop", None))
+            self._thread.join(timeout=30)
+            if self._close_store:
+                self.store.kv.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _writer(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(items) < 1000:
+                    items.append(self._queue.get_nowait())
+            write = Write()
+            waiters: list[threading.Event] = []
+            stop = housekeeping = False
+            for kind, payload in items:
+                if kind == "run":
+                    write.runs.append(self._run_record(payload))
+                elif kind == "step":
+                    write.steps.append(self._step_record(*payload))
+                elif kind == "attempt":
+                    write.attempts.append(self._attempt_record(*payload))
+                elif kind == "flush":
+                    waiters.append(payload)
+                elif kind == "housekeeping":
+                    housekeeping = True
+                elif kind == "stop":
+                    stop = True
+            try:
+                self.store.write(write)
+                if housekeeping:
+                    self._housekeeping()
+            except Exception as exc:  # kept for flush(): a model call never fails for it
+                log.warning("debug recorder: cannot write debug records: %s", exc)
+                self._error = exc
+            for waiter in waiters:
+                waiter.set()
+            if stop:
+                return
+
+    def _housekeeping(self) -> None:
+        self.store.sweep()
+        r = self.retention
+        self.store.prune(
+            max_age_s=None if r.max_age_days is None else r.max_age_days * 86400,
+            max_bytes=None if r.max_size_mb is None else int(r.max_size_mb * 1024 * 1024),
+        )
+
+    # -- records (in the writer thread: redaction and caps happen here) ------------------
+
+    def _error_record(self, error: ErrorInfo | None) -> dict[str, Any] | None:
+        if error is None:
+            return None
+        return dataclasses.asdict(error) | {"message": self.scrubber.data(error.message)}
+
+    def _run_record(self, run: Run) -> dict[str, Any]:
+        record = run.to_dict()
+        record["title"] = self.scrubber.data(run.title)
+        record["attrs"] = self.scrubber.data(run.attrs)
+        record["error"] = self._error_record(run.error)
+        return record
+
+    def _step_record(
+        self,
+        step: Step,
+        request: Request | dict[str, Any],
+        response: Response | dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        record = dataclasses.asdict(dataclasses.replace(step, error=None))
+        record["request"] = self.scrubber.data(_normal(request))
+        if response is not None:
+            record["response"] = self.scrubber.data(_normal(response))
+        record["error"] = self._error_record(step.error)
+        return record
+
+    def _attempt_record(self, attempt: Attempt, body: bytes, content_type: str) -> dict[str, Any]:
+        s = self.scrubber
+        record = dataclasses.asdict(dataclasses.replace(attempt, error=None))
+        record["request_headers"] = s.headers(attempt.request_headers)
+        record["request_body"] = s.body(attempt.request_body, "application/json")
+        record["response_headers"] = s.headers(attempt.response_headers)
+        record["response_body"] = s.body(body, content_type)
+        record["error"] = self._error_record(attempt.error)
+        return record
+
+
+def _failure(exc: BaseException) -> tuple[Status, ErrorInfo]:
+    """The status and error of a call that raised: cancelled calls are interrupted."""
+    name = type(exc).__name__
+    if isinstance(exc, ProviderError):
+        return "error", ErrorInfo(str(exc), name, exc.status, exc.retryable)
+    interrupted = isinstance(exc, KeyboardInterrupt | GeneratorExit) or name == "CancelledError"
+    return ("interrupted" if interrupted else "error"), ErrorInfo(str(exc) or name, name)
+
+
+class RecordingModel:
+    """A Model that records each call as a step; otherwise it behaves as the model it wraps."""
+
+    def __init__(self, inner: Model, recorder: Recorder, kind: str) -> None:
+        with_client = getattr(inner, "with_http_client", None)
+        if with_client is not None:
+            import httpx2
+
+            client = httpx2.AsyncClient(transport=recorder.transport(), follow_redirects=True)
+            inner = with_client(client)
+        secrets = getattr(inner, "secret_values", ())
+        recorder.scrubber.redactor.add_secret_values(secrets)
+        self.inner = inner
+        self.recorder = recorder
+        self.kind = kind
+        self.provider = inner.provider
+        self.name = inner.name
+        self.last_run_id: str | None = None  # the run of the latest call, for "recorded run X"
+
+    async def generate(self, request: Request) -> Response:
+        recorder = self.recorder
+        active = recorder.start_step(self.inner, "generate", request, self.kind)
+        self.last_run_id = active.run.id
+        token = CURRENT_STEP.set(active)
+        try:
+            response = await self.inner.generate(request)
+        except BaseException as exc:
+            status, info = _failure(exc)
+            recorder.finish_step(active, status, error=info)
+            raise
+        finally:
+            CURRENT_STEP.reset(token)
+        recorder.finish_step(active, "completed", response=response)
+        return response
+
+    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        recorder = self.recorder
+        active = recorder.start_step(self.inner, "stream", request, self.kind)
+        self.last_run_id = active.run.id
+        counts = {"events": 0, "text_deltas": 0, "tool_call_deltas": 0, "chars": 0}
+        text: list[str] = []
+        calls = []
+        usage: Usage | None = None
+        finish: Finish | None = None
+        error: ErrorInfo | None = None
+        events = self.inner.stream(request).__aiter__()
+        try:
+            while True:
+                # The SDK sends its HTTP requests inside __anext__: mark this step current
+                # only around it, so consumers that interleave streams stay apart.
+                token = CURRENT_STEP.set(active)
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    CURRENT_STEP.reset(token)
+                counts["events"] += 1
+                if isinstance(event, TextDelta):
+                    if active.step.first_token_ns is None:
+                        active.step.first_token_ns = now_ns()
+                    counts["text_deltas"] += 1
+                    counts["chars"] += len(event.text)
+                    text.append(event.text)
+                elif isinstance(event, ToolCallStart):
+                    if active.step.first_token_ns is None:
+                        active.step.first_token_ns = now_ns()
+                elif isinstance(event, ToolCallDelta):
+                    counts["tool_call_deltas"] += 1
+                elif isinstance(event, ToolCallEnd):
+                    calls.append(event.call)
+                elif isinstance(event, UsageEvent):
+                    usage = event.usage
+                elif isinstance(event, Finish):
+                    finish = event
+                elif isinstance(event, ErrorEvent):
+                    error = ErrorInfo(event.message, "ProviderError", event.status, event.retryable)
+                yield event
+        except BaseException as exc:
+            status, info = _failure(exc)
+            left = isinstance(exc, GeneratorExit)  # the consumer stopped reading: no error
+            recorder.finish_step(
+                active, status, error=None if left else info, stream=counts, usage=usage
+            )
+            raise
+        finally:
+            # Leaving early (or failing) closes the provider's stream and its connection.
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        response = None
+        if finish is not None:
+            response = Response(
+                text="".join(text),
+                tool_calls=tuple(calls),
+                finish_reason=finish.reason,
+                usage=usage or Usage(),
+                response_id=finish.response_id,
+                model=finish.model,
+            )
+        recorder.finish_step(
+            active,
+            "error" if error is not None or finish is None else "completed",
+            response=response,
+            error=error,
+            stream=counts,
+            usage=usage,
+        )
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """The provider's embed(), recorded as a step of mode "embed" (the texts are kept
+        in the request, capped and redacted like any other part)."""
+        embed = getattr(self.inner, "embed", None)
+        if embed is None:
+            raise AttributeError(f"{self.provider} models have no embed()")
+        recorder = self.recorder
+        request = {"model": self.name, "input": list(texts)}
+        active = recorder.start_step(self.inner, "embed", request, self.kind)
+        self.last_run_id = active.run.id
+        token = CURRENT_STEP.set(active)
+        try:
+            result: Embeddings = await embed(texts)
+        except BaseException as exc:
+            status, info = _failure(exc)
+            recorder.finish_step(active, status, error=info)
+            raise
+        finally:
+            CURRENT_STEP.reset(token)
+        dims = len(result.vectors[0]) if result.vectors else 0
+        summary = {"model": result.model, "vectors": len(result.vectors), "dimensions": dims}
+        recorder.finish_step(active, "completed", response=summary, usage=result.usage)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        # aclose() and anything else a provider offers pass through.
+        return getattr(self.inner, name)

@@ -1,0 +1,128 @@
+"""When to record and where: the `[debug]` table of cairn.toml, a project's `.cairn.toml`,
+the `CAIRN_RECORD` environment variable and a command's `--debug` flag.
+
+The most specific switch wins: `--debug` (call site), then `CAIRN_RECORD=1|0`, then the
+nearest `.cairn.toml` above the working directory (project), then
+`<config dir>/cairn.toml` (global); recording is off when none says anything.
+
+    [debug]
+    record = true
+    store = "postgresql://cairn@db/cairn"   # default: <config dir>/debug.db (SQLite)
+    max_age_days = 30                       # retention; pinned runs are always kept
+    max_size_mb = 256
+    max_part_kb = 64                        # cap per recorded header/body part
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._config import ConfigError
+
+PROJECT_FILE = ".cairn.toml"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class DebugSettings:
+    record: bool = False
+    decided_by: str = "default"  # which switch decided `record`, for `cairn debug status`
+    store: str = ""  # a store URL or path
+    max_age_days: float | None = 30.0
+    max_size_mb: float | None = 256.0
+    max_part_kb: float = 64.0
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _table(path: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("debug", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [debug] must be a table")
+    return table
+
+
+def _flag(path: Path, table: dict[str, Any]) -> bool | None:
+    value = table.get("record")
+    if value is None or isinstance(value, bool):
+        return value
+    raise ConfigError(f"{path}: [debug] record must be true or false, not {value!r}")
+
+
+def _number(path: Path, table: dict[str, Any], key: str, default: float | None) -> float | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{path}: [debug] {key} must be a non-negative number")
+    return float(value)
+
+
+def project_file(start: Path) -> Path | None:
+    """The nearest `.cairn.toml` in `start` or a directory above it."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config_dir: Path,
+    *,
+    flag: bool | None = None,
+    project_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> DebugSettings:
+    """The recorder's settings; ConfigError for unreadable or ill-typed files."""
+    env = os.environ if env is None else env
+    global_path = Path(config_dir) / "cairn.toml"
+    table = _table(global_path) or {}
+    record, decided_by = False, "default"
+    if (value := _flag(global_path, table)) is not None:
+        record, decided_by = value, f"global ({global_path})"
+    project = project_file(project_dir or Path.cwd())
+    if project is not None and project.resolve() != global_path.resolve():
+        project_table = _table(project) or {}
+        if (value := _flag(project, project_table)) is not None:
+            record, decided_by = value, f"project ({project})"
+    raw = env.get("CAIRN_RECORD")
+    if raw is not None:
+        if raw.strip().lower() in _TRUE:
+            record, decided_by = True, "CAIRN_RECORD"
+        elif raw.strip().lower() in _FALSE:
+            record, decided_by = False, "CAIRN_RECORD"
+        else:
+            raise ConfigError(f"CAIRN_RECORD={raw!r}: use 1 or 0")
+    if flag is not None:
+        record, decided_by = flag, "--debug" if flag else "--no-debug"
+    store = table.get("store") or str(Path(config_dir) / "debug.db")
+    if not isinstance(store, str):
+        raise ConfigError(f"{global_path}: [debug] store must be a path or URL string")
+    prices = table.get("prices", {})
+    if not isinstance(prices, dict) or not all(isinstance(v, dict) for v in prices.values()):
+        raise ConfigError(f"{global_path}: [debug.prices] entries must be tables")
+    part_kb = _number(global_path, table, "max_part_kb", 64.0)
+    return DebugSettings(
+        record=record,
+        decided_by=decided_by,
+        store=store,
+        max_age_days=_number(global_path, table, "max_age_days", 30.0),
+        max_size_mb=_number(global_path, table, "max_size_mb", 256.0),
+        max_part_kb=64.0 if part_kb is None else part_kb,
+        prices=prices,
+    )
