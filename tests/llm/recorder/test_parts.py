@@ -69,6 +69,14 @@ def test_sse_lines_are_redacted_one_event_at_a_time(scrubber: Scrubber) -> None:
     assert "event: message" in out and "data: [DONE]" in out and '"n":1' in out
 
 
+def test_urls_lose_passwords_and_secret_query_values(scrubber: Scrubber) -> None:
+    out = scrubber.url("https://user:pw123@api.example.com/v1/x?key=abc&api_key=def&model=m")
+    assert "pw123" not in out and "abc" not in out and "def" not in out
+    assert out.startswith("https://[REDACTED]@api.example.com/v1/x?") and "model=m" in out
+    plain = "http://127.0.0.1:8080/v1/chat/completions"
+    assert scrubber.url(plain) == plain
+
+
 def test_parts_are_capped_with_a_marker(scrubber: Scrubber) -> None:
     out = scrubber.body("x" * 1000, "text/plain")
     assert out.startswith("x" * 200) and out.endswith("…[truncated 800 chars]")

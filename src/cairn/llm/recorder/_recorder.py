@@ -418,6 +418,7 @@ class Recorder:
     def _attempt_record(self, attempt: Attempt, body: bytes, content_type: str) -> dict[str, Any]:
         s = self.scrubber
         record = dataclasses.asdict(dataclasses.replace(attempt, error=None))
+        record["url"] = s.url(attempt.url)
         record["request_headers"] = s.headers(attempt.request_headers)
         record["request_body"] = s.body(attempt.request_body, "application/json")
         record["response_headers"] = s.headers(attempt.response_headers)

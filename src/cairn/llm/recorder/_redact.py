@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...learnlog._redact import Redactor
 
@@ -58,6 +59,19 @@ class Scrubber:
             else:
                 out[lowered] = truncate(self.redactor.redact(value), HEADER_CAP)
         return out
+
+    def url(self, url: str) -> str:
+        """A URL without a password or secret-named query values (`?key=…`, `&token=…`)."""
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+        query = [
+            (k, REDACTED if _SECRET_KEY.search(k) or k.lower() in ("key", "sig") else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        cleaned = urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="[]")))
+        return self.redactor.redact(cleaned)
 
     def data(self, value: Any) -> Any:
         """A JSON value with secret-named keys and secret-looking strings redacted."""
