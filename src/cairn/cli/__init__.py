@@ -17,6 +17,7 @@ _ERROR_BASES = (
     ("cairn.store._errors", "StoreError"),
     ("cairn.index._errors", "IndexingError"),
     ("cairn.llm._errors", "LLMError"),
+    ("cairn.copilot._errors", "CopilotError"),
 )
 
 

@@ -361,8 +361,11 @@ def notebook_from_ipynb(file: Path, output: Path | None) -> None:
 
 # Command groups in their own modules register themselves on `app` when imported.
 from . import (  # noqa: E402,F401
+    _copilot,
     _debug,
+    _eval,
     _index,
+    _learn,
     _learnlog,
     _llm,
     _serve,

@@ -86,6 +86,7 @@ def serve(
         port=port,
         max_executions=max_executions,
         learning_logs=options.learning_logs,
+        config_dir=config_dir,
     )
     address = server.url(host, port)
     _say(f"cairn serve: serving {config.root} at {address} (API docs: {address}/docs)")

@@ -34,6 +34,7 @@ from ._models import (
 from ._runbooks import load_runbook
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
+from ._suggest import suggest_routes
 from ._token import bearer, token_matches
 
 DESCRIPTION = """\
@@ -96,6 +97,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     _notebook_routes(router)
     _file_routes(router, state)
     _session_routes(router, state)
+    suggest_routes(router, state)
     app.include_router(router)
     app.add_api_websocket_route("/v1/execute", execute)
     _docs_routes(app, config)

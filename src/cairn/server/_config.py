@@ -22,6 +22,8 @@ class ServerConfig:
     max_executions: int = DEFAULT_MAX_EXECUTIONS  # running at once; more get 429
     max_sessions: int = 256  # idle sessions kept; the least recently used go first
     learning_logs: bool = True  # only reported: the caller opens the learning log
+    config_dir: Path | None = None  # cairn.toml (models) and logs/ (outputs for suggestions)
+    model: str | None = None  # provider:model for suggestions (None: cairn.toml, else local)
 
     def allowed_origins(self) -> frozenset[str]:
         """Browser origins allowed to open the execute WebSocket (DNS-rebinding defence).

@@ -1,0 +1,363 @@
+"""The offline evaluation (`cairn eval`), after Foyle's TN003: replay a dataset of
+runbooks in order and score each arm's prediction of every case.
+
+Arms:
+- `baseline`: the predictor with no examples — what the model knows on its own.
+- `learning`: the predictor with the `K` examples retrieved for the case from a memory
+  that holds what was learned from the runbooks replayed *before* the current one.
+- `retrieval`: no predictor; the nearest example's cell is the prediction ("" when the
+  memory is still empty). Same replay and memory as `learning`.
+
+Learning from a runbook adds one example per case (its query text and its cell), and
+only once all of the runbook's cases have been scored: a runbook never helps predict
+itself. Each arm gets its own memory from `make_memory`. Scores per case are exact
+match and argument distance (`_metrics`), plus an optional judge's verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ._dataset import Case, Runbook
+from ._errors import CopilotError
+from ._metrics import arg_distance, exact_match
+from ._query import query_text
+from ._types import ContextCell, Example
+
+ARMS = ("baseline", "learning", "retrieval")
+K = 3  # examples retrieved per case
+WINDOW = 20  # cases in the rolling exact-match rate
+SCHEMA_VERSION = 1  # of EvalReport.to_json()
+
+Predict = Callable[[Sequence[ContextCell], Sequence[Example]], str]
+# judge(expected, predicted, context) -> whether the prediction does the same thing
+Judge = Callable[[str, str, Sequence[ContextCell]], bool]
+# progress(arm, cases done in this arm, cases per arm)
+Progress = Callable[[str, int, int], None]
+
+
+class EvalError(CopilotError):
+    """The evaluation cannot run as asked (unknown arm, missing part, nothing to
+    evaluate) or its report cannot be written."""
+
+
+class Memory(Protocol):
+    """Where learned examples go and come back from (`ExampleIndex` in production)."""
+
+    def add(self, examples: Sequence[Example]) -> int:
+        """Store examples; how many were stored."""
+        ...
+
+    def search(self, query: str, *, k: int) -> list[Example]:
+        """Up to `k` examples nearest to `query`, nearest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One arm's prediction for one case, and its scores."""
+
+    arm: str
+    runbook: str
+    index: int  # the expected cell's position in the runbook
+    cell: str  # the expected cell's id, else its name
+    expected: str
+    prediction: str
+    exact_match: bool
+    distance: int
+    examples_seen: int  # examples in memory (learned so far) when the case was predicted
+    examples: tuple[str, ...] = ()  # ids of the examples retrieved for the case
+    judge: bool | None = None  # None: no judge
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Accuracy after the `case`-th case (1-based, replay order) of an arm."""
+
+    case: int
+    examples_seen: int
+    exact_match_rate: float  # over all cases so far
+    rolling_exact_match_rate: float  # over the last WINDOW cases
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    arm: str
+    cases: int
+    exact_match_rate: float
+    mean_distance: float
+    judge_rate: float | None  # None: no judge
+    curve: tuple[CurvePoint, ...]
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    runbooks: int
+    arms: tuple[ArmSummary, ...]
+    results: tuple[CaseResult, ...]  # arm by arm, each in replay order
+
+    def arm(self, name: str) -> ArmSummary:
+        """The summary of arm `name`; KeyError if it was not run."""
+        for summary in self.arms:
+            if summary.arm == name:
+                return summary
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as plain data, with stable keys (schema `SCHEMA_VERSION`)."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "runbooks": self.runbooks,
+            "arms": [
+                {
+                    "arm": s.arm,
+                    "cases": s.cases,
+                    "exact_match_rate": s.exact_match_rate,
+                    "mean_distance": s.mean_distance,
+                    "judge_rate": s.judge_rate,
+                    "curve": [p.__dict__.copy() for p in s.curve],
+                }
+                for s in self.arms
+            ],
+            "results": [{**r.__dict__, "examples": list(r.examples)} for r in self.results],
+        }
+
+
+def learn(runbook: Runbook) -> list[Example]:
+    """What replaying `runbook` teaches: one example per case, keyed by its query."""
+    return [
+        Example(
+            id=f"{runbook.name}#{case.index}",
+            query=query_text(runbook.cells, case.index),
+            cell=case.expected.source,
+            language=case.expected.language or "sh",
+            source=f"{runbook.name}#{case.expected.id or case.expected.name or case.index}",
+        )
+        for case in runbook.cases()
+    ]
+
+
+def run_eval(
+    runbooks: Sequence[Runbook],
+    *,
+    predict: Predict | None,
+    make_memory: Callable[[], Memory] | None,
+    arms: Iterable[str] = ARMS,
+    judge: Judge | None = None,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Replay `runbooks` in order once per arm and score every case (module docstring).
+
+    `predict` is needed by `baseline` and `learning`, `make_memory` by `learning` and
+    `retrieval`; EvalError if one is missing, an arm is unknown, or there is no case.
+    """
+    chosen = _check_arms(tuple(arms), predict=predict, make_memory=make_memory)
+    if not any(r.cases() for r in runbooks):
+        raise EvalError("nothing to evaluate: no runbook has a case")
+    results: list[CaseResult] = []
+    summaries: list[ArmSummary] = []
+    for arm in chosen:
+        memory = None if arm == "baseline" or make_memory is None else make_memory()
+        replay = _Replay(arm, predict, memory, judge, progress)
+        arm_results = replay.run(runbooks)
+        results.extend(arm_results)
+        summaries.append(summarize(arm, arm_results))
+    return EvalReport(len(runbooks), tuple(summaries), tuple(results))
+
+
+def parse_arms(text: str) -> tuple[str, ...]:
+    """Arms from a comma-separated list ("baseline,retrieval"); EvalError if one is
+    unknown or none is given."""
+    arms = tuple(a.strip() for a in text.split(",") if a.strip())
+    _check_names(arms)
+    return tuple(dict.fromkeys(arms))
+
+
+def _check_names(arms: tuple[str, ...]) -> None:
+    if not arms:
+        raise EvalError(f"no arm to run; choose from {', '.join(ARMS)}")
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise EvalError(f"unknown arm {unknown[0]!r}; choose from {', '.join(ARMS)}")
+
+
+def _check_arms(
+    arms: tuple[str, ...], *, predict: Predict | None, make_memory: Callable[[], Memory] | None
+) -> tuple[str, ...]:
+    _check_names(arms)
+    if predict is None and ({"baseline", "learning"} & set(arms)):
+        raise EvalError("the baseline and learning arms need a predictor (a model)")
+    if make_memory is None and ({"learning", "retrieval"} & set(arms)):
+        raise EvalError("the learning and retrieval arms need a memory for examples")
+    return tuple(dict.fromkeys(arms))  # each arm once, in the order given
+
+
+@dataclass
+class _Replay:
+    """One arm's pass over the dataset."""
+
+    arm: str
+    predict: Predict | None
+    memory: Memory | None
+    judge: Judge | None
+    progress: Progress | None
+
+    def run(self, runbooks: Sequence[Runbook]) -> list[CaseResult]:
+        total = sum(len(r.cases()) for r in runbooks)
+        results: list[CaseResult] = []
+        seen = 0
+        for runbook in runbooks:
+            for case in runbook.cases():
+                results.append(self._score(case, seen))
+                if self.progress is not None:
+                    self.progress(self.arm, len(results), total)
+            seen += self._learn(runbook)  # only now: the runbook never sees itself
+        return results
+
+    def _learn(self, runbook: Runbook) -> int:
+        examples = learn(runbook)
+        if self.memory is None or not examples:
+            return len(examples)  # baseline: counted all the same, to share the x axis
+        return self.memory.add(examples)
+
+    def _recall(self, case: Case, seen: int) -> list[Example]:
+        if self.memory is None or seen == 0:
+            return []
+        return self.memory.search(query_text(case.context, len(case.context)), k=K)
+
+    def _predict(self, case: Case, examples: list[Example]) -> str:
+        if self.arm == "retrieval":
+            return examples[0].cell if examples else ""
+        assert self.predict is not None  # checked by _check_arms
+        return self.predict(case.context, examples)
+
+    def _score(self, case: Case, seen: int) -> CaseResult:
+        examples = self._recall(case, seen)
+        prediction = self._predict(case, examples)
+        expected = case.expected.source
+        exact = exact_match(expected, prediction)
+        return CaseResult(
+            arm=self.arm,
+            runbook=case.runbook,
+            index=case.index,
+            cell=case.expected.id or case.expected.name,
+            expected=expected,
+            prediction=prediction,
+            exact_match=exact,
+            distance=arg_distance(expected, prediction),
+            examples_seen=seen,
+            examples=tuple(e.id for e in examples),
+            judge=self._judge(expected, prediction, case.context, exact),
+        )
+
+    def _judge(
+        self, expected: str, prediction: str, context: Sequence[ContextCell], exact: bool
+    ) -> bool | None:
+        if self.judge is None:
+            return None
+        if exact or not prediction.strip():
+            return exact  # no need to ask: equal is equivalent, nothing is not
+        return self.judge(expected, prediction, context)
+
+
+def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
+    """An arm's totals and its accuracy curve, from its results in replay order."""
+    n = len(results)
+    hits = [r.exact_match for r in results]
+    judged = [r.judge for r in results if r.judge is not None]
+    curve = tuple(
+        CurvePoint(
+            case=i + 1,
+            examples_seen=r.examples_seen,
+            exact_match_rate=sum(hits[: i + 1]) / (i + 1),
+            rolling_exact_match_rate=_rate(hits[max(0, i + 1 - WINDOW) : i + 1]),
+        )
+        for i, r in enumerate(results)
+    )
+    return ArmSummary(
+        arm=arm,
+        cases=n,
+        exact_match_rate=_rate(hits),
+        mean_distance=sum(r.distance for r in results) / n if n else 0.0,
+        judge_rate=_rate(judged) if judged else None,
+        curve=curve,
+    )
+
+
+def _rate(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def format_table(report: EvalReport) -> str:
+    """The per-arm totals as a plain-text table."""
+    header = f"{'arm':<10} {'cases':>6} {'exact match':>12} {'mean distance':>14} {'judge':>8}"
+    lines = [header]
+    for s in report.arms:
+        judge = "-" if s.judge_rate is None else f"{100 * s.judge_rate:.1f} %"
+        lines.append(
+            f"{s.arm:<10} {s.cases:>6} {100 * s.exact_match_rate:>10.1f} %"
+            f" {s.mean_distance:>14.2f} {judge:>8}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: EvalReport, path: Path | str) -> None:
+    """Write a PNG of accuracy vs examples seen, one line per arm (rolling exact-match
+    rate over the last WINDOW cases), atomically. EvalError if it cannot be written."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    FigureCanvasAgg(figure)  # the Agg canvas: PNG output, no display needed
+    axes = figure.add_subplot()
+    for summary in report.arms:
+        xs, ys = _per_step(summary.curve)
+        label = f"{summary.arm} ({100 * summary.exact_match_rate:.0f} % overall)"
+        axes.plot(xs, ys, marker=".", label=label)
+    axes.set_xlabel("examples learned (runbooks replayed in order)")
+    axes.set_ylabel(f"exact match, last {WINDOW} cases (%)")
+    axes.set_ylim(0, 100)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    _write_atomic(Path(path), lambda f: figure.savefig(f, format="png", dpi=120))
+
+
+def _per_step(curve: Sequence[CurvePoint]) -> tuple[list[int], list[float]]:
+    """One point per number of examples seen: the rate after the last case predicted
+    with that many (every case of a runbook shares one x)."""
+    last: dict[int, float] = {}
+    for point in curve:
+        last[point.examples_seen] = 100 * point.rolling_exact_match_rate
+    return list(last), list(last.values())
+
+
+def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write via a temp file in the same directory, fsync, then rename over `path`."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise EvalError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(f.fileno(), 0o666 & ~umask)  # as open() would, not mkstemp's 0600
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise EvalError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

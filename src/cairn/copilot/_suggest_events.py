@@ -1,0 +1,30 @@
+"""The learning events of suggestions: one mapping, used by `cairn suggest` and the
+server alike, so both log the same thing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..learnlog import SuggestedCell, SuggestionAccepted, SuggestionGenerated
+from ._types import SuggestResult
+
+
+def generated_event(
+    result: SuggestResult, *, notebook_path: Path | str | None, after_cell_id: str | None
+) -> SuggestionGenerated:
+    path = None if notebook_path is None else str(Path(notebook_path).resolve())
+    return SuggestionGenerated(
+        trace_id=result.trace_id,
+        model=result.model,
+        notebook_path=path,
+        after_cell_id=after_cell_id,
+        cells=[
+            SuggestedCell(id=c.id, kind=c.kind, language=c.language, source=c.source)
+            for c in result.cells
+        ],
+        latency_ms=result.latency_ms,
+    )
+
+
+def accepted_event(result: SuggestResult, cell_id: str) -> SuggestionAccepted:
+    return SuggestionAccepted(trace_id=result.trace_id, cell_id=cell_id)

@@ -1,0 +1,153 @@
+"""`POST /v1/suggest`: next-cell suggestions, streamed as server-sent events.
+
+The body names a runbook under the server's root (`path`) or carries a VS Code / Runme
+notebook (`notebook`, outputs included). The reply is `text/event-stream`:
+
+    event: text        data: {"text": "…"}                  the reply as it is written
+    event: suggestion  data: {"trace_id", "model", "latency_ms", "cells": [...]}
+    event: error       data: {"status": 502|504, "message": "…"}   the model failed
+    event: done        data: {}
+
+Bad requests (unknown file or cell, cursor past the end) are refused with a 4xx before
+the stream starts. A model that fails or times out ends the stream with an `error`
+event; the server keeps serving. Every suggestion is logged as `suggestion.generated`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from .. import learnlog
+from ..notebook import NotebookError
+from ._errors import ApiError
+from ._runbooks import load_runbook, lookup_cell
+from ._state import ServerState
+
+
+class SuggestRequest(BaseModel):
+    path: str | None = Field(None, description="A runbook, relative to the server's root.")
+    notebook: dict[str, Any] | None = Field(
+        None, description="A VS Code / Runme notebook (JSON) instead of a path."
+    )
+    after: str | None = Field(
+        None, description="Suggest after this cell: a name or id (path), or a cell index."
+    )
+    n: int = Field(1, ge=1, le=5, description="Alternatives to generate.")
+    model: str | None = Field(None, description="provider:model (default: the server's).")
+    outputs: bool = Field(True, description="Include the outputs of executed cells.")
+    timeout: float = Field(60.0, gt=0, le=600, description="Seconds the model may take.")
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, str | None]:
+    """The context cells, the cursor and the notebook's path (for the event)."""
+    from ..copilot._context import attach_executions, cells_from_notebook, cells_from_vscode
+
+    if (body.path is None) == (body.notebook is None):
+        raise ApiError(422, "give exactly one of `path` and `notebook`")
+    if body.notebook is not None:
+        try:
+            cells = cells_from_vscode(body.notebook)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(422, f"not a notebook: {exc}") from None
+        cursor = len(cells)
+        if body.after is not None:
+            if not body.after.isdigit() or int(body.after) >= len(cells):
+                raise ApiError(400, f"after={body.after!r}: give a cell index below {len(cells)}")
+            cursor = int(body.after) + 1
+        return cells, cursor, None
+    assert body.path is not None
+    full, nb = load_runbook(state.root, body.path)
+    cells = cells_from_notebook(nb)
+    cursor = len(cells)
+    if body.after is not None:
+        cursor = nb.cells.index(lookup_cell(state.root, nb, body.after, body.path)) + 1
+    if body.outputs and state.config.config_dir is not None:
+        from ..copilot._history import executions_for
+
+        cells = attach_executions(cells, executions_for(state.config.config_dir / "logs", full))
+    return cells, cursor, str(full)
+
+
+def suggest_routes(router: APIRouter, state: ServerState) -> None:
+    @router.post("/suggest", tags=["copilot"])
+    async def suggest_route(body: SuggestRequest, request: Request) -> StreamingResponse:
+        """Suggest the next cell(s), streamed as server-sent events (see above)."""
+        from ..copilot._suggest import Settings, SuggestError, prepare, suggest
+        from ..copilot._suggest_events import generated_event
+        from ..llm import LLMError
+        from ..llm._config import load_config, open_model
+
+        try:
+            cells, cursor, path = _cells(state, body)
+        except NotebookError as exc:
+            raise ApiError(400, str(exc)) from None
+        config_dir = state.config.config_dir
+        try:
+            config = load_config(config_dir) if config_dir is not None else None
+            model = open_model(body.model or state.config.model, config or _empty_config())
+        except LLMError as exc:
+            raise ApiError(400, str(exc)) from None
+        prompt = prepare(model, cells, cursor)
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+        async def produce() -> None:
+            try:
+                results = await suggest(
+                    model,
+                    cells,
+                    cursor,
+                    settings=Settings(n=body.n, timeout=body.timeout),
+                    on_text=lambda text: queue.put_nowait(_sse("text", {"text": text})),
+                    prompt=prompt,
+                )
+                after_id = cells[cursor - 1].id if cursor > 0 else None
+                for result in results:
+                    learnlog.emit(
+                        generated_event(result, notebook_path=path, after_cell_id=after_id),
+                        wait=False,
+                    )
+                    data = {
+                        "trace_id": result.trace_id,
+                        "model": result.model,
+                        "latency_ms": result.latency_ms,
+                        "cells": [c.__dict__ for c in result.cells],
+                    }
+                    queue.put_nowait(_sse("suggestion", data))
+                queue.put_nowait(_sse("done", {}))
+            except SuggestError as exc:
+                status = 504 if "did not answer" in str(exc) else 502
+                queue.put_nowait(_sse("error", {"status": status, "message": str(exc)}))
+            except Exception as exc:  # the stream ends cleanly; the server goes on
+                message = f"{type(exc).__name__}: {exc}"
+                queue.put_nowait(_sse("error", {"status": 500, "message": message}))
+            finally:
+                queue.put_nowait(None)
+
+        async def stream() -> AsyncIterator[bytes]:
+            task = asyncio.create_task(produce())
+            try:
+                while (item := await queue.get()) is not None:
+                    yield item
+                    if await request.is_disconnected():
+                        break
+            finally:
+                task.cancel()
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+def _empty_config() -> Any:
+    from ..llm._config import LLMConfig
+
+    return LLMConfig()

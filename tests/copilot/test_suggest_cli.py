@@ -1,0 +1,182 @@
+"""`cairn suggest` end to end: real cells run by `cairn run` (PTY and pipes), the real
+`openai` SDK against the fake server, the debug recorder capturing what the model got."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cairn.learnlog import read_events
+
+from ..llm.fake_openai import Behaviour, FakeOpenAI
+
+CAIRN = str(Path(sys.executable).with_name("cairn"))
+
+RUNBOOK = """# Disk triage
+
+Find out which mount is full.
+
+```sh {"name":"mounts","interactive":"true"}
+printf 'Filesystem Use%%\\n/dev/sda1 97%%\\n'
+```
+
+Then what is big in /var, without stopping at errors.
+
+```sh {"name":"big-dirs","interactive":"false"}
+echo "4.0G /var/log" ; echo "du: cannot read /var/secret" >&2 ; exit 3
+```
+
+Now clean up.
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+def _cairn(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "ANTHROPIC_", "CAIRN_RECORD"))
+    }
+    return subprocess.run(
+        [CAIRN, *args, "--config-dir", str(tmp_path / "cfg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=base | (env or {}),
+        cwd=tmp_path,
+    )
+
+
+def _env(fake: FakeOpenAI) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test-suggest-0123456789"}
+
+
+@pytest.fixture
+def ran(tmp_path: Path) -> Path:
+    """The runbook, with both cells run (one in a PTY, one through pipes)."""
+    book = tmp_path / "disk.md"
+    book.write_text(RUNBOOK)
+    first = _cairn(tmp_path, "run", "mounts", "--file", str(book))
+    assert first.returncode == 0, first.stderr
+    second = _cairn(tmp_path, "run", "big-dirs", "--file", str(book))
+    assert second.returncode == 3
+    return book
+
+
+def test_the_model_sees_both_cells_outputs_and_exit_codes(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(
+        Behaviour(text="Rotate the logs.\n\n```sh\nsudo logrotate -f /etc/logrotate.conf\n```\n")
+    )
+    out = _cairn(
+        tmp_path,
+        "suggest",
+        str(ran),
+        "-m",
+        "openai:gpt-4o-mini",
+        "--debug",
+        "--json",
+        env=_env(fake),
+    )
+    assert out.returncode == 0, out.stderr
+    (result,) = json.loads(out.stdout)
+    code = [c for c in result["cells"] if c["kind"] == "code"]
+    assert code[0]["source"] == "sudo logrotate -f /etc/logrotate.conf\n"
+
+    # What the model actually received, as the debug recorder stored it.
+    run_id = out.stderr.split("recorded run ")[1].split()[0]
+    tree = json.loads(_cairn(tmp_path, "debug", "export", run_id).stdout)
+    (step,) = tree["steps"]
+    body = json.loads(step["attempt_records"][0]["request_body"])
+    prompt = "\n".join(m["content"] for m in body["messages"])
+    assert "/dev/sda1 97%" in prompt  # the interactive (PTY) cell's output
+    assert "4.0G /var/log" in prompt  # the piped cell's stdout…
+    assert "du: cannot read /var/secret" in prompt  # …its stderr…
+    assert "3" in prompt.split("du: cannot read /var/secret")[1]  # …and its exit code after it
+    for ui in ("stateful.runme", "runme.dev/", "\x1b["):
+        assert ui not in prompt
+    assert "Now clean up." in prompt
+
+
+def test_accept_inserts_the_cell_with_an_id_and_logs_it(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
+    before = ran.read_text()
+    out = _cairn(
+        tmp_path,
+        "suggest",
+        str(ran),
+        "-m",
+        "openai:x",
+        "--after",
+        "big-dirs",
+        "--accept",
+        env=_env(fake),
+    )
+    assert out.returncode == 0, out.stderr
+    after = ran.read_text()
+    assert "sudo journalctl --vacuum-size=200M" in after
+    head, tail = after.split("sudo journalctl --vacuum-size=200M")
+    assert "big-dirs" in head and "Now clean up." in tail  # inserted after the cell
+    assert before.split("Now clean up.")[0].rstrip() in head  # nothing else changed
+    events = [e for _, e in read_events(tmp_path / "cfg" / "logs")]
+    generated = [e for e in events if e["type"] == "suggestion.generated"]
+    accepted = [e for e in events if e["type"] == "suggestion.accepted"]
+    assert len(generated) == 1 and len(accepted) == 1
+    cell_id = accepted[0]["cell_id"]
+    assert f'"id":"{cell_id}"' in after.replace(" ", "")
+    assert generated[0]["trace_id"] == accepted[0]["trace_id"]
+    assert generated[0]["model"] == "openai:x"
+    assert generated[0]["cells"][-1]["id"] == cell_id
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--after", "no-such-cell"), "no-such-cell"),
+        (("--after", "9"), "has 2 code cells"),
+    ],
+)
+def test_bad_positions_are_one_line_errors(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path, args: tuple[str, ...], message: str
+) -> None:
+    out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", *args, env=_env(fake))
+    assert out.returncode == 2 and message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_model_that_answers_garbage_changes_nothing(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(Behaviour(text="I cannot help with that."))
+    before = ran.read_text()
+    out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--accept", env=_env(fake))
+    assert out.returncode == 2
+    assert "without a code cell" in out.stderr and "Traceback" not in out.stderr
+    assert ran.read_text() == before
+
+
+def test_an_empty_notebook_and_a_missing_file(tmp_path: Path, fake: FakeOpenAI) -> None:
+    (tmp_path / "empty.md").write_text("")
+    fake.script.append(Behaviour(text="```sh\nls\n```"))
+    out = _cairn(tmp_path, "suggest", "empty.md", "-m", "openai:x", "--json", env=_env(fake))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["cells"][0]["source"] == "ls\n"
+    missing = _cairn(tmp_path, "suggest", "nope.md", "-m", "openai:x", env=_env(fake))
+    assert missing.returncode == 2 and "nope.md" in missing.stderr
