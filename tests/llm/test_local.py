@@ -56,6 +56,11 @@ def test_prompt_puts_system_first_and_ends_on_the_assistant_turn() -> None:
     assert prompt == "Be brief.\n\nUser: hi\nAssistant: hello\nUser: disk?\nAssistant:"
 
 
+def test_a_trailing_assistant_message_is_a_prefill_the_completion_continues() -> None:
+    prompt = render_prompt((user("list pods"), Message("assistant", "```sh\n")))
+    assert prompt == "User: list pods\nAssistant: ```sh\n"
+
+
 def test_generate_answers_with_text_usage_and_ids(answer: Response) -> None:
     assert answer.text.strip()
     assert answer.finish_reason in ("stop", "length")

@@ -47,6 +47,19 @@ def _err(message: str) -> None:
     help="Cells running at once; more are refused (429).",
 )
 @click.option("--show-token", is_flag=True, help="Print the token at every start (for local use).")
+@click.option("--model", "-m", "model", help="provider:model for suggestions (default: local).")
+@click.option(
+    "--learn/--no-learn",
+    default=True,
+    show_default=True,
+    help="Learn examples for suggestions from the learning log, in the background.",
+)
+@click.option("--store", help="Store of learned examples (default: <config dir>/cairn.db).")
+@click.option(
+    "--embedder",
+    type=click.Choice(["local", "hash"]),
+    help="Embedder of examples (default: the one that embedded them, else local).",
+)
 @common_options
 def serve(
     directory: Path,
@@ -55,6 +68,10 @@ def serve(
     token_file: Path | None,
     max_executions: int,
     show_token: bool,
+    model: str | None,
+    learn: bool,
+    store: str | None,
+    embedder: str | None,
 ) -> int:
     """Serve runbooks over HTTP and WebSocket: parse, list and run cells.
 
@@ -87,6 +104,10 @@ def serve(
         max_executions=max_executions,
         learning_logs=options.learning_logs,
         config_dir=config_dir,
+        model=model,
+        learn=learn,
+        store=store,
+        embedder=embedder,
     )
     address = server.url(host, port)
     _say(f"cairn serve: serving {config.root} at {address} (API docs: {address}/docs)")
@@ -94,6 +115,8 @@ def serve(
         _say("cairn serve: learning logs are OFF (--no-learning-logs): runs are not recorded")
     else:
         _say(f"cairn serve: learning log in {config_dir / 'logs'}")
+    if learn and options.learning_logs:
+        _say(f"cairn serve: learning examples for suggestions in {config.store_url()}")
     if not token.stored:
         _say(
             f"cairn serve: cannot store a token in {token.path} ({token.problem});"

@@ -86,11 +86,16 @@ def _quiet_llama_logs() -> None:
 
 
 def render_prompt(messages: tuple[Message, ...]) -> str:
-    """The messages as a plain-text transcript that ends where the assistant speaks next."""
+    """The messages as a plain-text transcript that ends where the assistant speaks next.
+
+    A trailing assistant message is a prefill (as in Anthropic's Messages API): the
+    transcript ends inside that turn, and the completion continues its text."""
     head = "".join(m.content.strip() + "\n\n" for m in messages if m.role == "system")
     speaker = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
-    turns = "".join(f"{speaker[m.role]}: {m.content}\n" for m in messages if m.role != "system")
-    return f"{head}{turns}Assistant:"
+    rest = [m for m in messages if m.role != "system"]
+    prefill = rest.pop().content if rest and rest[-1].role == "assistant" else None
+    turns = "".join(f"{speaker[m.role]}: {m.content}\n" for m in rest)
+    return f"{head}{turns}Assistant:" + ("" if prefill is None else f" {prefill}")
 
 
 def _default_path() -> str:

@@ -72,6 +72,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.learning is not None:
+            state.learning.start()
         yield
         await asyncio.to_thread(state.shutdown)
 

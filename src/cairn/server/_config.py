@@ -24,6 +24,16 @@ class ServerConfig:
     learning_logs: bool = True  # only reported: the caller opens the learning log
     config_dir: Path | None = None  # cairn.toml (models) and logs/ (outputs for suggestions)
     model: str | None = None  # provider:model for suggestions (None: cairn.toml, else local)
+    learn: bool = False  # analyze the learning log and learn examples in the background
+    store: str | None = None  # where examples are kept (None: <config_dir>/cairn.db)
+    learn_interval: float = 2.0  # seconds between learning passes
+    embedder: str | None = None  # "local" or "hash" (None: the one the examples have)
+
+    def store_url(self) -> str | None:
+        """The store of learned examples; None without a config dir or store."""
+        if self.store is not None:
+            return self.store
+        return None if self.config_dir is None else str(self.config_dir / "cairn.db")
 
     def allowed_origins(self) -> frozenset[str]:
         """Browser origins allowed to open the execute WebSocket (DNS-rebinding defence).

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import learnlog
 from ._config import ServerConfig
+from ._learning import Learning
 from ._sessions import ServerSession, Sessions
 
 log = logging.getLogger("cairn.server")
@@ -50,6 +51,7 @@ class ServerState:
     slots: Slots
     origins: frozenset[str]
     workers: set[threading.Thread] = field(default_factory=set)
+    learning: Learning | None = None  # examples for suggestions; learned in the background
 
     @classmethod
     def of(cls, config: ServerConfig) -> ServerState:
@@ -60,6 +62,7 @@ class ServerState:
             sessions=Sessions(config.max_sessions),
             slots=Slots(config.max_executions),
             origins=config.allowed_origins(),
+            learning=_learning(config),
         )
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -70,6 +73,22 @@ class ServerState:
         for worker in list(self.workers):
             worker.join(max(0.0, deadline - time.monotonic()))
         end_sessions(sessions)
+        if self.learning is not None:
+            self.learning.stop(max(0.0, deadline - time.monotonic()))
+
+
+def _learning(config: ServerConfig) -> Learning | None:
+    """Learning runs when asked for, with a learning log to learn from and a store."""
+    url = config.store_url()
+    if url is None or config.config_dir is None:
+        return None
+    return Learning(
+        url,
+        config.config_dir / "logs",
+        interval=config.learn_interval,
+        embedder=config.embedder,
+        background=config.learn and config.learning_logs,
+    )
 
 
 def end_sessions(sessions: Iterable[ServerSession]) -> None:

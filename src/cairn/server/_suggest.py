@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,8 @@ from ..notebook import NotebookError
 from ._errors import ApiError
 from ._runbooks import load_runbook, lookup_cell
 from ._state import ServerState
+
+log = logging.getLogger("cairn.server")
 
 
 class SuggestRequest(BaseModel):
@@ -79,10 +82,25 @@ def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, st
     return cells, cursor, str(full)
 
 
+def _examples(state: ServerState, cells: list[Any], cursor: int) -> list[Any]:
+    """Learned examples for this position: none while the embedder loads or when the
+    search fails (logged; a suggestion without examples beats none)."""
+    from ..copilot import query_text
+
+    if state.learning is None:
+        return []
+    try:
+        return state.learning.examples(query_text(cells, cursor))
+    except Exception as exc:
+        log.warning("suggest: no examples (%s: %s)", type(exc).__name__, exc)
+        return []
+
+
 def suggest_routes(router: APIRouter, state: ServerState) -> None:
     @router.post("/suggest", tags=["copilot"])
     async def suggest_route(body: SuggestRequest, request: Request) -> StreamingResponse:
         """Suggest the next cell(s), streamed as server-sent events (see above)."""
+        from ..copilot._errors import CopilotError
         from ..copilot._suggest import Settings, SuggestError, prepare, suggest
         from ..copilot._suggest_events import generated_event
         from ..llm import LLMError
@@ -98,7 +116,11 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
             model = open_model(body.model or state.config.model, config or _empty_config())
         except LLMError as exc:
             raise ApiError(400, str(exc)) from None
-        prompt = prepare(model, cells, cursor)
+        examples = await asyncio.to_thread(_examples, state, cells, cursor)
+        try:  # the tokenizer may load the model's vocabulary: off the event loop
+            prompt = await asyncio.to_thread(prepare, model, cells, cursor, examples)
+        except CopilotError as exc:
+            raise ApiError(400, str(exc)) from None
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def produce() -> None:
@@ -107,6 +129,7 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
                     model,
                     cells,
                     cursor,
+                    examples=examples,
                     settings=Settings(n=body.n, timeout=body.timeout),
                     on_text=lambda text: queue.put_nowait(_sse("text", {"text": text})),
                     prompt=prompt,
@@ -121,6 +144,7 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
                         "trace_id": result.trace_id,
                         "model": result.model,
                         "latency_ms": result.latency_ms,
+                        "examples": len(examples),
                         "cells": [c.__dict__ for c in result.cells],
                     }
                     queue.put_nowait(_sse("suggestion", data))
@@ -129,6 +153,7 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
                 status = 504 if "did not answer" in str(exc) else 502
                 queue.put_nowait(_sse("error", {"status": status, "message": str(exc)}))
             except Exception as exc:  # the stream ends cleanly; the server goes on
+                log.exception("suggest failed")
                 message = f"{type(exc).__name__}: {exc}"
                 queue.put_nowait(_sse("error", {"status": 500, "message": message}))
             finally:

@@ -1,0 +1,110 @@
+"""The server's copilot memory: a background thread that analyzes the learning log and
+learns examples from it (`cairn.copilot`'s analyzer and learner, every few seconds), and
+the retrieval of those examples for `POST /v1/suggest`. Without `background`, the thread
+only loads the embedder of examples learned elsewhere (`cairn learn`).
+
+The thread opens its own store connection and loads the embedder (the local model takes
+a few seconds), so the server answers at once; until the embedder is loaded, suggestions
+go without examples. A failing pass is logged and retried; it never stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..copilot import Example
+    from ..index import Embedder
+
+log = logging.getLogger("cairn.server")
+
+
+class Learning:
+    """Learns from `log_dir` into the store at `store_url`, and searches what it learned."""
+
+    def __init__(
+        self,
+        store_url: str,
+        log_dir: Path,
+        *,
+        interval: float = 2.0,
+        embedder: str | None = None,
+        background: bool = True,
+    ) -> None:
+        self.store_url = store_url
+        self.log_dir = log_dir
+        self.interval = interval
+        self.embedder_kind = embedder
+        self.background = background  # False: only retrieve what `cairn learn` learned
+        self.passes = 0  # completed passes (for tests and /health-like reporting)
+        self.error: str | None = None  # the latest pass's failure, if it failed
+        self._embedder: Embedder | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cairn-learning", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the loop to end after the pass under way, and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        from ..copilot._examples import choose_embedder, recorded_embedder
+        from ..copilot._learn import run_learning_loop
+        from ..store import open_store
+
+        try:
+            kv = open_store(self.store_url)
+        except Exception as exc:  # reported, not raised: the server goes on without it
+            self.error = f"cannot open the store {self.store_url}: {exc}"
+            log.error("learning: %s", self.error)
+            return
+        try:
+            if not self.background and recorded_embedder(kv) is None:
+                return  # nothing learned, nothing to learn: no model to load
+            self._embedder = choose_embedder(kv, self.embedder_kind)
+            if not self.background:
+                return
+            run_learning_loop(
+                kv,
+                self.log_dir,
+                self._embedder,
+                self._stop,
+                self.interval,
+                on_pass=self._passed,
+                on_error=self._failed,
+            )
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("learning stopped: %s", self.error)
+        finally:
+            kv.close()
+
+    def _passed(self, *_: object) -> None:
+        self.passes += 1
+        self.error = None
+
+    def _failed(self, exc: Exception) -> None:
+        self.error = f"{type(exc).__name__}: {exc}"
+
+    def examples(self, query: str) -> list[Example]:
+        """The learned examples for `query` (none while the embedder loads). Blocking:
+        call it from a worker thread."""
+        from ..copilot._examples import ExampleIndex
+        from ..store import open_store
+
+        embedder = self._embedder
+        if embedder is None or not query.strip():
+            return []
+        kv = open_store(self.store_url)
+        try:
+            return ExampleIndex(kv, embedder).search(query)
+        finally:
+            kv.close()

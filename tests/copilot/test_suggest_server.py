@@ -1,0 +1,319 @@
+"""`POST /v1/suggest` on a real uvicorn server: server-sent events, the request the model
+got (the real `openai` SDK against the fake server), bad input, a failing model, and the
+background learner feeding examples into the prompt."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from cairn import learnlog
+from cairn.server import ServerConfig, create_app, listen
+
+from ..llm.fake_openai import Behaviour, FakeOpenAI
+
+TOKEN = "suggest-token-" + "y" * 20
+CAIRN = str(Path(sys.executable).with_name("cairn"))
+
+RUNBOOK = """# Restart the queue worker
+
+Check the worker's pods first.
+
+```sh {"name":"pods","interactive":"false"}
+echo "queue-worker-7d9 CrashLoopBackOff"
+```
+
+Read why it crashed.
+
+```sh {"name":"logs","interactive":"false"}
+echo "panic: cannot connect to redis" >&2; exit 1
+```
+
+Restart it.
+"""
+
+# A Runme client's notebook: VS Code output items, UI state among them.
+VSCODE_NOTEBOOK: dict[str, Any] = {
+    "cells": [
+        {"kind": 1, "value": "# Disk check", "languageId": "markdown"},
+        {
+            "kind": 2,
+            "value": "df -h /var",
+            "languageId": "sh",
+            "metadata": {"interactive": "true", "name": "df"},
+            "outputs": [
+                {
+                    "items": [
+                        {"mime": "stateful.runme/terminal", "data": {"secret-ui": "xterm-state"}},
+                        {"mime": "stateful.runme/output-items", "data": "UI-ONLY-ITEMS"},
+                        {
+                            "mime": "application/vnd.code.notebook.stdout",
+                            "data": "\x1b[1m/dev/sdb1 91% /var\x1b[0m\n",
+                        },
+                        {"mime": "image/png", "data": "iVBORw0KGgo="},
+                    ],
+                    "metadata": {"runme.dev/exitCode": 0},
+                }
+            ],
+        },
+    ]
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+def _wait(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class Server:
+    def __init__(self, root: Path, config_dir: Path, **options: Any) -> None:
+        learnlog.configure(config_dir, enabled=True)
+        self.sock = listen("127.0.0.1", 0)
+        self.port = int(self.sock.getsockname()[1])
+        config = ServerConfig(
+            root=root, token=TOKEN, port=self.port, config_dir=config_dir, **options
+        )
+        self.app = create_app(config)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+        assert _wait(lambda: self.server.started or not self.thread.is_alive(), 15)
+        assert self.server.started
+
+    def http(self, token: str | None = TOKEN) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}", headers=headers, trust_env=False, timeout=60
+        )
+
+    def suggest(self, **body: Any) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
+        """The status and the (event, data) pairs of one streamed suggestion."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        with self.http() as client, client.stream("POST", "/v1/suggest", json=body) as reply:
+            if reply.status_code != 200:
+                reply.read()
+                return reply.status_code, [("refused", reply.json())]
+            assert reply.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in reply.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    events.append((kind, json.loads(line.removeprefix("data: "))))
+        return 200, events
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+        self.sock.close()
+        learnlog.configure(None, enabled=False)
+        assert not self.thread.is_alive(), "the server did not stop"
+
+
+@pytest.fixture
+def make_server(
+    tmp_path: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Server]]:
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-server-0123456789")
+    root = tmp_path / "books"
+    root.mkdir()
+    (root / "worker.md").write_text(RUNBOOK)
+    started: list[Server] = []
+
+    def start(**options: Any) -> Server:
+        server = Server(root, tmp_path / "cfg", model="openai:gpt-4o-mini", **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _prompt(fake: FakeOpenAI) -> str:
+    chats = [s for s in fake.seen if s.path.endswith("/chat/completions")]
+    return "\n".join(m["content"] for m in chats[-1].body["messages"])
+
+
+def test_a_suggestion_streams_as_events_and_is_logged(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = make_server()
+    fake.script.append(
+        Behaviour(text="Restart it.\n\n```sh\nkubectl rollout restart deploy/queue-worker\n```")
+    )
+    status, events = server.suggest(path="worker.md")
+    assert status == 200
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "text" and kinds[-2:] == ["suggestion", "done"]
+    streamed = "".join(d["text"] for k, d in events if k == "text")
+    assert "kubectl rollout restart" in streamed
+    (suggestion,) = [d for k, d in events if k == "suggestion"]
+    code = [c for c in suggestion["cells"] if c["kind"] == "code"]
+    assert code[0]["source"] == "kubectl rollout restart deploy/queue-worker\n"
+    assert suggestion["model"] == "openai:gpt-4o-mini"
+    prompt = _prompt(fake)
+    assert "Restart it." in prompt and "Check the worker's pods first." in prompt
+
+    learnlog.flush()
+    logged = [e for _, e in learnlog.read_events(tmp_path / "cfg" / "logs")]
+    (generated,) = [e for e in logged if e["type"] == "suggestion.generated"]
+    assert generated["trace_id"] == suggestion["trace_id"]
+    assert generated["notebook_path"] == str((tmp_path / "books" / "worker.md").resolve())
+    assert generated["cells"][-1]["id"] == code[0]["id"]
+
+
+def test_outputs_of_cells_run_before_reach_the_model(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    book = tmp_path / "books" / "worker.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    for cell, code in (("pods", 0), ("logs", 1)):
+        ran = subprocess.run(
+            [CAIRN, "run", cell, "--file", str(book), "--config-dir", str(tmp_path / "cfg")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert ran.returncode == code, ran.stderr
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\nredis-cli -h redis ping\n```"))
+    status, events = server.suggest(path="worker.md", after="logs")
+    assert status == 200 and events[-1][0] == "done"
+    prompt = _prompt(fake)
+    assert "queue-worker-7d9 CrashLoopBackOff" in prompt
+    assert "panic: cannot connect to redis" in prompt
+    assert "exit code: 1" in prompt
+    assert "Restart it." not in prompt  # after the cursor
+
+
+def test_a_runme_notebook_gives_its_text_outputs_and_no_ui_state(
+    make_server: Callable[..., Server], fake: FakeOpenAI
+) -> None:
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\ndu -xh /var | sort -h | tail\n```"))
+    status, events = server.suggest(notebook=VSCODE_NOTEBOOK)
+    assert status == 200 and events[-1][0] == "done", events
+    prompt = _prompt(fake)
+    assert "/dev/sdb1 91% /var" in prompt and "exit code: 0" in prompt
+    for leaked in ("stateful.runme", "xterm-state", "UI-ONLY-ITEMS", "iVBORw0KGgo", "\x1b["):
+        assert leaked not in prompt
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({}, 422, "exactly one of"),
+        ({"path": "worker.md", "notebook": VSCODE_NOTEBOOK}, 422, "exactly one of"),
+        ({"path": "missing.md"}, 404, "missing.md"),
+        ({"path": "../outside.md"}, 400, ""),
+        ({"path": "worker.md", "after": "no-such-cell"}, 404, "no-such-cell"),
+        ({"notebook": VSCODE_NOTEBOOK, "after": "7"}, 400, "below 2"),
+        ({"notebook": {"cells": "nope"}}, 422, "cells"),
+        ({"notebook": {"cells": [{"kind": 9}]}}, 422, "kind"),
+        ({"path": "worker.md", "n": 9}, 422, ""),
+        ({"path": "worker.md", "model": "nosuch:model"}, 400, "nosuch"),
+    ],
+)
+def test_bad_requests_are_refused_before_any_model_call(
+    make_server: Callable[..., Server],
+    fake: FakeOpenAI,
+    body: dict[str, Any],
+    status: int,
+    message: str,
+) -> None:
+    server = make_server()
+    got, events = server.suggest(**body)
+    assert got == status, events
+    assert message in json.dumps(events[0][1])
+    assert not [s for s in fake.seen if s.path.endswith("/chat/completions")]
+
+
+def test_the_token_is_required(make_server: Callable[..., Server]) -> None:
+    server = make_server()
+    with server.http(token=None) as client:
+        assert client.post("/v1/suggest", json={"path": "worker.md"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "timeout", "status", "message"),
+    [
+        (Behaviour(kind="status", status=400), 30.0, 502, "400"),
+        (Behaviour(text="Sorry, I can't help."), 30.0, 502, "without a code cell"),
+        (Behaviour(text=""), 30.0, 502, "without a code cell"),
+        (Behaviour(text="```sh\nls\n```", first_token_delay=3.0), 0.5, 504, "did not answer"),
+    ],
+)
+def test_a_failing_model_ends_the_stream_with_an_error_and_the_server_goes_on(
+    make_server: Callable[..., Server],
+    fake: FakeOpenAI,
+    behaviour: Behaviour,
+    timeout: float,
+    status: int,
+    message: str,
+) -> None:
+    server = make_server()
+    fake.script.append(behaviour)
+    got, events = server.suggest(path="worker.md", timeout=timeout)
+    assert got == 200
+    kind, data = events[-1]
+    assert kind == "error" and data["status"] == status and message in data["message"], events
+    fake.script.append(Behaviour(text="```sh\nkubectl get pods -n queue\n```"))
+    again, events = server.suggest(path="worker.md")
+    assert again == 200 and events[-1][0] == "done"
+
+
+def test_the_background_learner_feeds_examples_into_the_prompt(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = make_server(learn=True, embedder="hash", learn_interval=0.1)
+    book = tmp_path / "books" / "worker.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    for cell in ("pods", "logs"):  # the second run settles the first: it is learned
+        subprocess.run(
+            [CAIRN, "run", cell, "--file", str(book), "--config-dir", str(tmp_path / "cfg")],
+            capture_output=True,
+            timeout=60,
+            env=env,
+        )
+    learning = server.app.state.cairn.learning
+    assert learning is not None
+
+    # Another runbook at the same point as the first cell: its example should come back.
+    (tmp_path / "books" / "next.md").write_text(RUNBOOK.split("```")[0])
+
+    def learned() -> bool:
+        fake.script.append(Behaviour(text="```sh\necho next\n```"))
+        _, events = server.suggest(path="next.md")
+        return any(k == "suggestion" and d["examples"] > 0 for k, d in events)
+
+    assert _wait(learned, 30), f"nothing learned (passes: {learning.passes}, {learning.error})"
+    prompt = _prompt(fake)
+    assert "Examples" in prompt
+    assert 'echo "queue-worker-7d9 CrashLoopBackOff"' in prompt.split("## Notebook")[0]
