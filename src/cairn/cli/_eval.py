@@ -15,7 +15,7 @@ from ._settings import common_options, settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..copilot._eval import Memory, Predict
+    from ..copilot._eval import Judge, Memory, Predict
 
 DEFAULT_ARMS = "baseline,learning,retrieval"
 MODEL_ARMS = frozenset({"baseline", "learning"})
@@ -43,6 +43,12 @@ MEMORY_ARMS = frozenset({"learning", "retrieval"})
     show_default=True,
     help="Embedder for retrieving examples.",
 )
+@click.option(
+    "--judge",
+    "judge_spec",
+    metavar="PROVIDER:MODEL",
+    help="Also ask this model whether each inexact prediction does the same thing.",
+)
 @common_options
 def eval_command(
     dataset: Path,
@@ -52,6 +58,7 @@ def eval_command(
     plot_path: Path | None,
     limit: int | None,
     embedder: str,
+    judge_spec: str | None,
 ) -> int:
     """Replay the runbooks of DATASET in file-name order and score each arm's
     prediction of every code cell (exact match, argument distance)."""
@@ -65,6 +72,7 @@ def eval_command(
         predict=_predictor(spec) if MODEL_ARMS.intersection(chosen) else None,
         make_memory=_memory_factory(embedder) if MEMORY_ARMS.intersection(chosen) else None,
         arms=chosen,
+        judge=_judge(judge_spec) if judge_spec else None,
         progress=_progress if sys.stderr.isatty() else None,
     )
     if as_json:
@@ -86,6 +94,13 @@ def _predictor(spec: str | None) -> Predict:
 
     model = open_model(spec, load_config(settings().resolved_config_dir()))
     return partial(predict_cell, model)
+
+
+def _judge(spec: str) -> Judge:
+    from ..copilot._judge import llm_judge
+    from ..llm._config import load_config, open_model
+
+    return llm_judge(open_model(spec, load_config(settings().resolved_config_dir())))
 
 
 def _memory_factory(kind: str) -> Callable[[], Memory]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -27,6 +30,26 @@ class Model(Protocol):
         ...
 
 
+_THREAD = threading.local()
+_RUNNERS: list[asyncio.Runner] = []
+
+
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one coroutine to completion from synchronous code (the CLI)."""
-    return asyncio.run(coro)
+    """Run a coroutine to completion from synchronous code (the CLI, `cairn eval`).
+
+    Each thread keeps one event loop across calls, unlike `asyncio.run`: a provider's
+    HTTP client is bound to the loop it first ran on, so a second call on a fresh loop
+    would find its connections closed ("Event loop is closed")."""
+    runner: asyncio.Runner | None = getattr(_THREAD, "runner", None)
+    if runner is None:
+        runner = _THREAD.runner = asyncio.Runner()
+        _RUNNERS.append(runner)
+    return runner.run(coro)
+
+
+@atexit.register
+def _close_runners() -> None:
+    for runner in _RUNNERS:
+        with contextlib.suppress(RuntimeError):  # its loop is running
+            runner.close()
+    _RUNNERS.clear()
