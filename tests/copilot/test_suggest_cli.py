@@ -180,3 +180,19 @@ def test_an_empty_notebook_and_a_missing_file(tmp_path: Path, fake: FakeOpenAI) 
     assert json.loads(out.stdout)[0]["cells"][0]["source"] == "ls\n"
     missing = _cairn(tmp_path, "suggest", "nope.md", "-m", "openai:x", env=_env(fake))
     assert missing.returncode == 2 and "nope.md" in missing.stderr
+
+
+def test_the_local_model_is_the_offline_default(tmp_path: Path, ran: Path) -> None:
+    """No provider configured, no network: the bundled GGUF model answers."""
+    out = _cairn(tmp_path, "suggest", str(ran), "--json", "--debug")
+    assert out.returncode == 0, out.stderr
+    (result,) = json.loads(out.stdout)
+    assert result["model"] == "local:gemma-3-270m-q4_k_m"
+    code = [c for c in result["cells"] if c["kind"] == "code"]
+    assert len(code) == 1 and code[0]["source"].strip()
+    # The base model continued the runbook from an opened fence, outputs included.
+    run_id = out.stderr.split("recorded run ")[1].split()[0]
+    tree = json.loads(_cairn(tmp_path, "debug", "export", run_id).stdout)
+    (step,) = tree["steps"]
+    request = json.dumps(step)
+    assert "/dev/sda1 97%" in request and "du: cannot read /var/secret" in request

