@@ -55,7 +55,7 @@ def _cairn(
         [CAIRN, *args, "--config-dir", str(tmp_path / "cfg")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # the local model, on a loaded 2-core machine,
         env=base | (env or {}),
         cwd=tmp_path,
     )

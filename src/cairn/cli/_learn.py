@@ -48,14 +48,30 @@ def _log_dir() -> Path:
 
 
 def _summary(analyzed: AnalyzeCounts, learned: LearnCounts) -> str:
-    return (
+    from ..copilot._learn import RERUN_WINDOW
+
+    text = (
         f"cairn: analyzed {analyzed.events} events: {analyzed.suggested} suggested cells,"
         f" {analyzed.accepted} accepted, {analyzed.executed} executed;"
         f" learned {learned.learned} examples from {learned.executions} executions"
         f" ({learned.failed} failed, {learned.replaced} replaced by an edit,"
-        f" {learned.duplicates} duplicates, {learned.no_context} without context,"
-        f" {learned.pending} pending)"
+        f" {learned.duplicates} duplicates, {learned.no_context} without context);"
+        f" {learned.pending} pending (learned unless run again in edited form"
+        f" within {RERUN_WINDOW / 60:g} min)"
     )
+    unread = analyzed.skipped + analyzed.malformed + learned.malformed
+    damaged = analyzed.damaged + learned.damaged
+    if unread:
+        text += f"; {unread} unreadable events skipped"
+    if damaged:
+        text += f"; {damaged} damaged store entries rebuilt or skipped"
+    return text
+
+
+def _changed(analyzed: AnalyzeCounts, learned: LearnCounts) -> bool:
+    """Whether a pass did anything: read events, or settled runs that were pending."""
+    settled = learned.learned + learned.failed + learned.duplicates + learned.no_context
+    return bool(analyzed.events or learned.events or settled)
 
 
 @contextmanager
@@ -108,7 +124,7 @@ def learn(
 
         def one_pass(always: bool) -> None:
             analyzed, learned = learn_once(kv, _log_dir(), index)
-            if not always and analyzed.events == 0 and learned.events == 0:
+            if not always and not _changed(analyzed, learned):
                 return
             if as_json:
                 print(json.dumps({"analyze": asdict(analyzed), "learn": asdict(learned)}))

@@ -8,6 +8,9 @@ beside the traces and change in the same batch, so `stats` reads a key per model
 A pass reads only the log after the offset the previous pass stored, keeps what it
 touches in memory, and writes traces, totals and the new offset in one fenced batch per
 `commit_every` events, so a crash loses no work that was committed and repeats none.
+Damaged state is counted, never fatal: a trace that cannot be read is left alone (its
+cell's later events are not applied), totals that cannot be read are counted again from
+the traces, and an offset that cannot be read starts the analysis over from the log.
 
 Layout (keys encoded with `ordered`):
   ("copilot.analyze", "offset")  → the log offset after the last event applied
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -29,6 +33,8 @@ from typing import Any, Literal
 from ..learnlog._reader import Offset, log_paths
 from ..store import KV, Fence, ordered
 from ._errors import CopilotError
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["as_suggested", "edited", "not_executed"]
 
@@ -376,15 +382,41 @@ def _dump_record(record: _Record) -> bytes:
     return _ENCODER.encode(list(record.values())).encode()
 
 
+_NONE = type(None)
+# The JSON types of a stored trace's values, in `_FIELDS` order.
+_TYPES: tuple[tuple[type, ...], ...] = (
+    (str,),
+    (str,),
+    (str,),
+    (str,),
+    (str,),
+    (str, _NONE),
+    (bool,),
+    (str,),
+    (int,),
+    (int, _NONE),
+    (str, _NONE),
+    (int, _NONE),
+    (int, float, _NONE),
+)
+_OUTCOMES = frozenset(("as_suggested", "edited", "not_executed"))
+
+
 def _load_record(raw: bytes) -> _Record:
     try:
         values = _DECODER.decode(raw.decode())
     except ValueError:
         values = None
-    if not isinstance(values, list) or not 5 <= len(values) <= len(_FIELDS):
+    if (
+        not isinstance(values, list)
+        or not 5 <= len(values) <= len(_FIELDS)
+        or not all(isinstance(v, t) for v, t in zip(values, _TYPES, strict=False))
+    ):
         raise AnalyzeError(f"a stored trace is damaged: {raw[:80]!r}")
     record = _new_record(*values[:5])
     record.update(zip(_FIELDS[5:], values[5:], strict=False))  # newer fields: defaults
+    if record["outcome"] not in _OUTCOMES:
+        raise AnalyzeError(f"a stored trace is damaged: {raw[:80]!r}")
     return record
 
 
@@ -472,25 +504,48 @@ def _load_stats(model: str, raw: bytes | None) -> ModelStats:
         raise AnalyzeError(f"the stored totals of {model!r} are damaged") from None
 
 
+def recount(kv: KV, model: str) -> list[int]:
+    """A model's totals counted from its stored traces (damaged ones left out), in
+    `ModelStats._COUNTERS` order: what stands in for totals that cannot be read."""
+    totals = [0] * len(ModelStats._COUNTERS)
+    for record in _records(kv):
+        if record["model"] == model:
+            for i, share in enumerate(_contribution(record)):
+                totals[i] += share
+    return totals
+
+
 def stats(kv: KV) -> dict[str, ModelStats]:
-    """Per-model totals, by model name."""
+    """Per-model totals, by model name (damaged totals are counted again from traces)."""
     out: dict[str, ModelStats] = {}
     for key, raw in kv.scan(_STATS, _STATS_END):
         model = ordered.decode(key, str, str)[1]
-        out[model] = _load_stats(model, raw)
+        try:
+            out[model] = _load_stats(model, raw)
+        except AnalyzeError as exc:
+            log.warning("%s: counting them again from the traces", exc)
+            out[model] = ModelStats.from_counters(model, recount(kv, model))
     return out
 
 
 def get_trace(kv: KV, cell_id: str) -> Trace | None:
-    """The trace of a suggested cell, or None."""
+    """The trace of a suggested cell, or None. Raises AnalyzeError when it is damaged."""
     raw = kv.get(_trace_key(cell_id))
     return None if raw is None else _to_trace(_load_record(raw))
 
 
+def _records(kv: KV) -> Iterator[_Record]:
+    for key, raw in kv.scan(_TRACE, _TRACE_END):
+        try:
+            yield _load_record(raw)
+        except AnalyzeError as exc:
+            log.warning("skipping %r: %s", key, exc)
+
+
 def traces(kv: KV) -> Iterator[Trace]:
-    """Every trace, by cell id."""
-    for _, raw in kv.scan(_TRACE, _TRACE_END):
-        yield _to_trace(_load_record(raw))
+    """Every trace, by cell id (damaged ones are logged and left out)."""
+    for record in _records(kv):
+        yield _to_trace(record)
 
 
 # -- the analyzer ---------------------------------------------------------------------------
@@ -503,6 +558,7 @@ class AnalyzeCounts:
     events: int = 0  # event lines read, of every type
     skipped: int = 0  # lines that were not JSON events
     malformed: int = 0  # events of a wanted type with fields of the wrong shape
+    damaged: int = 0  # stored traces, totals or offset that could not be read
     suggested: int = 0  # suggested code cells: new traces
     accepted: int = 0  # acceptances of a known suggested cell
     executed: int = 0  # executions of a known suggested cell
@@ -510,7 +566,8 @@ class AnalyzeCounts:
     offset: str | None = None  # where the next pass starts
 
     def add(self, other: AnalyzeCounts) -> None:
-        for name in ("events", "skipped", "malformed", "suggested", "accepted", "executed"):
+        names = ("events", "skipped", "malformed", "damaged", "suggested", "accepted", "executed")
+        for name in names:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.traces_written += other.traces_written
         self.offset = other.offset
@@ -534,7 +591,9 @@ class _Pass:
     def __post_init__(self) -> None:
         self.only_in_memory = next(self.kv.scan(_TRACE, _TRACE_END), None) is None
 
-    def record(self, cell_id: object) -> _Record | None:
+    def find(self, cell_id: object) -> _Record | None:
+        """The trace of a suggested cell, from memory or the store (None: there is none,
+        or it is damaged: a damaged trace is left as it is)."""
         if not isinstance(cell_id, str) or not cell_id or cell_id in self.missing:
             return None
         record = self.records.get(cell_id)
@@ -543,9 +602,21 @@ class _Pass:
             if raw is None:
                 self.missing.add(cell_id)
                 return None
-            record = self.records[cell_id] = _load_record(raw)
-        if cell_id not in self.before:  # about to change: remember its share of the totals
-            self.before[cell_id] = _contribution(record)
+            try:
+                record = _load_record(raw)
+            except AnalyzeError as exc:
+                log.warning("%s: leaving it as it is", exc)
+                self.counts.damaged += 1
+                self.missing.add(cell_id)
+                return None
+            self.records[cell_id] = record
+        return record
+
+    def record(self, cell_id: object) -> _Record | None:
+        """The trace of a suggested cell (see `find`), about to change."""
+        record = self.find(cell_id)
+        if record is not None and cell_id not in self.before:
+            self.before[record["cell_id"]] = _contribution(record)  # its share of the totals
         return record
 
     def read_executed(self, line: bytes) -> Event | None:
@@ -562,11 +633,14 @@ class _Pass:
 
     def generated(self, event: dict[str, Any]) -> None:
         model = event.get("model") or "unknown"
-        for cell in event.get("cells") or ():
+        cells = event.get("cells") or []
+        if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+            raise ValueError("cells is not a list of objects")
+        for cell in cells:
             cell_id = cell.get("id")
             if cell.get("kind") != "code" or not isinstance(cell_id, str) or not cell_id:
                 continue
-            if cell_id in self.records:
+            if cell_id in self.records or self.find(cell_id) is not None:
                 continue  # the same suggestion logged twice
             record = _new_record(
                 cell_id,
@@ -589,11 +663,13 @@ class _Pass:
             record["accepted"] = True
 
     def executed(self, event: dict[str, Any]) -> None:
+        source = event.get("source") or ""
+        if not isinstance(source, str):
+            raise ValueError("source is not a string")
         record = self.record(event.get("known_id"))
         if record is None:
             return
         self.counts.executed += 1
-        source = event.get("source") or ""
         suggested = record["suggested"]
         if source == suggested or normalize(source) == normalize(suggested):
             record["outcome"], record["edit_distance"] = "as_suggested", 0
@@ -644,7 +720,14 @@ class _Pass:
         totals = self.totals.get(model)
         if totals is None:
             raw = self.kv.get(_stats_key(model))
-            totals = self.totals[model] = _load_stats(model, raw).counters()
+            try:
+                totals = _load_stats(model, raw).counters()
+            except AnalyzeError as exc:
+                # Counted from the stored traces, which this commit has not changed yet.
+                log.warning("%s: counting them again from the traces", exc)
+                self.counts.damaged += 1
+                totals = recount(self.kv, model)
+            self.totals[model] = totals
         return totals
 
 
@@ -660,17 +743,29 @@ class Analyzer:
         self.commit_every = max(1, commit_every)
 
     def offset(self) -> Offset | None:
-        """Where the next pass starts (None: at the beginning of the log)."""
+        """Where the next pass starts (None: at the beginning of the log). Raises
+        AnalyzeError when the stored offset is damaged (a pass then starts over)."""
         return load_offset(self.kv, _OFFSET_KEY)
 
     def run(self, max_events: int | None = None) -> AnalyzeCounts:
         """Apply the events after the stored offset (at most `max_events` of them)."""
         token = self.kv.lock(LOCK)
         try:
-            state = _Pass(self.kv, (LOCK, token))
+            fence = (LOCK, token)
+            try:
+                offset = self.offset()
+            except AnalyzeError as exc:
+                # Traces are made from the log alone: make them again from its start.
+                log.warning("%s: analyzing the log from its start again", exc)
+                _reset(self.kv, fence)
+                offset, damaged = None, 1
+            else:
+                damaged = 0
+            state = _Pass(self.kv, fence)
+            state.counts.damaged += damaged
             scan = LogScan(
                 self.log_dir,
-                self.offset(),
+                offset,
                 _WANTED,
                 limit=max_events,
                 readers={"cell.executed": state.read_executed},
@@ -704,13 +799,17 @@ class Analyzer:
         """Forget every trace, the totals and the offset: the next pass starts over."""
         token = self.kv.lock(LOCK)
         try:
-            batch = self.kv.batch()
-            batch.delete_range(_TRACE, _TRACE_END)
-            batch.delete_range(_STATS, _STATS_END)
-            batch.delete(_OFFSET_KEY)
-            batch.apply((LOCK, token))
+            _reset(self.kv, (LOCK, token))
         finally:
             self.kv.unlock(LOCK)
+
+
+def _reset(kv: KV, fence: Fence) -> None:
+    batch = kv.batch()
+    batch.delete_range(_TRACE, _TRACE_END)
+    batch.delete_range(_STATS, _STATS_END)
+    batch.delete(_OFFSET_KEY)
+    batch.apply(fence)
 
 
 def analyze(kv: KV, log_dir: Path | str, max_events: int | None = None) -> AnalyzeCounts:

@@ -1,7 +1,8 @@
 """Learned examples and their retrieval: the examples in the store, their queries'
 vectors in a `cairn.index.VectorIndex`, and a search that keeps the examples above a
 similarity threshold and picks among them by maximal marginal relevance (MMR), so that
-near-duplicates do not crowd out a different example.
+near-duplicates do not crowd out a different example. A stored example that cannot be
+read is logged and left out of searches and iteration, never fatal.
 
 Layout (keys encoded with `ordered`):
   ("copilot.example", name, id)  → JSON: id, query, cell, language, source
@@ -11,6 +12,7 @@ Layout (keys encoded with `ordered`):
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from ..index import Embedder, VectorIndex
+
+log = logging.getLogger(__name__)
 
 NAME = "copilot-examples"
 BATCH_SIZE = 64
@@ -90,13 +94,18 @@ class ExampleIndex:
         return id_ in self.vectors
 
     def get(self, id_: str) -> Example | None:
+        """The example with this id, or None. Raises ExampleError when it is damaged."""
         raw = self.kv.get(self._key(id_))
         return None if raw is None else _load(raw)
 
     def __iter__(self) -> Iterator[Example]:
+        """Every readable example, by id."""
         end = self._prefix + ordered.encode(ordered.Inf)
-        for _, raw in self.kv.scan(self._prefix, end):
-            yield _load(raw)
+        for key, raw in self.kv.scan(self._prefix, end):
+            try:
+                yield _load(raw)
+            except ExampleError as exc:
+                log.warning("skipping %r: %s", key, exc)
 
     def add(self, examples: Iterable[Example]) -> int:
         """Store the examples not stored yet (by id; the first of equal ids wins) and embed
@@ -138,7 +147,12 @@ class ExampleIndex:
         matches = [m for m in self.vectors.search(vector, max(k, fetch)) if m.score >= threshold]
         found: list[tuple[Example, NDArray[np.float32]]] = []
         for match in matches:
-            example, stored = self.get(match.id), self.vectors.get(match.id)
+            try:
+                example = self.get(match.id)
+            except ExampleError as exc:
+                log.warning("leaving out example %s: %s", match.id, exc)
+                continue
+            stored = self.vectors.get(match.id)
             if example is not None and stored is not None:
                 found.append((_scored(example, match.score), stored))
         if not found:

@@ -3,19 +3,32 @@
 Each `cell.executed` that exited 0 (not timed out, not cancelled) becomes an `Example`
 keyed by `query_text` of what came before the cell: the notebook's cells when the
 notebook file is readable and holds the cell, else the commands run before it in the
-same session. Not learned: failed runs; a run that the same session replaced right
-after with an edited form of it (the same cell again, or a similar command, within a
-short time: only the final form is learned, so a wrong command that happened to exit 0
+same stream (below). Not learned: failed runs; a run replaced right after by an edited
+form of it (only the final form is learned, so a wrong command that happened to exit 0
 is not, see Foyle #298); the same cell for the same query twice.
 
-A run waits ("pending") until the session's next run, the session's end, or
-`RERUN_WINDOW` seconds, since only then is it known whether it was replaced. The
-learner is incremental like the analyzer: its own offset and the sessions' state live
-in the store, written in one fenced batch per commit.
+Runs are compared within a stream: the runs of one notebook, whichever sessions and
+processes ran them (`cairn run CELL --file F` is one process and one session per cell),
+else the runs of one session. A later run of the stream replaces the earlier one when it
+is the same cell (the same cell id, or the same name in the same notebook: a cell
+without an `id` attribute gets a new id in every process) run again in edited form
+within `RERUN_WINDOW`, or a similar command (the same program, at most `SIMILAR_TOKENS`
+tokens changed) within `SIMILAR_WINDOW`. The same cell run again unchanged within
+`RERUN_WINDOW` stands for the earlier run (a duplicate), so that an edit after it
+replaces both.
+
+The stream's latest run waits ("pending") until the stream's next run, or until more
+than `RERUN_WINDOW` seconds have passed since it by the learner's clock: only then is it
+known whether it was replaced. A session's end settles the pending run of a session
+stream, not of a notebook's: the next run of a notebook is usually another session. The
+learner is incremental like the analyzer: its offset and the streams' state live in the
+store, written in one fenced batch per commit; a stream silent for `STALE_AFTER` is
+forgotten. Damaged state (the offset, a stream's) is counted and rebuilt, never fatal.
 
 Layout (keys encoded with `ordered`):
-  ("copilot.learn", "offset")            → the log offset after the last event applied
-  ("copilot.learn.session", session_id)  → JSON: recent commands and the pending run
+  ("copilot.learn", "offset")             → the log offset after the last event applied
+  ("copilot.learn.notebook", path)        → JSON: recent commands and the pending run
+  ("copilot.learn.session", session_id)   → the same, for runs outside a notebook
 """
 
 from __future__ import annotations
@@ -31,9 +44,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..learnlog._reader import Offset
 from ..store import KV, Fence, ordered
 from ._analyze import (
     AnalyzeCounts,
+    AnalyzeError,
     Analyzer,
     Event,
     LogScan,
@@ -57,16 +72,25 @@ LOCK = "copilot.learn"
 RERUN_WINDOW = 600.0  # seconds: the same cell run again within this replaces the earlier run
 SIMILAR_WINDOW = 120.0  # seconds: a similar command in another cell within this replaces it
 SIMILAR_TOKENS = 3  # at most this many tokens changed (and at most half of them) is similar
-HISTORY = 4  # commands remembered per session, for the query of the next one
-STALE_AFTER = 86_400.0  # seconds: a session silent this long is forgotten
+HISTORY = 4  # commands remembered per stream, for the query of the next one
+STALE_AFTER = 86_400.0  # seconds: a stream silent this long is forgotten
 COMMIT_EVERY = 100_000  # events per batch
 EXAMPLES_PER_COMMIT = 512  # examples embedded and stored per batch
 
 _OFFSET_KEY = ordered.encode("copilot.learn", "offset")
-_SESSION = ordered.encode("copilot.learn.session")
-_SESSION_END = _SESSION + ordered.encode(ordered.Inf)
+_NOTEBOOK = "copilot.learn.notebook"
+_SESSION = "copilot.learn.session"
 _TYPES = ("cell.executed", "session.ended")
-_EXECUTED_FIELDS = ("type", "time", "known_id", "source", "exit_code")
+_EXECUTED_FIELDS = (  # what the learner reads of a `cell.executed` event, before its outputs
+    "type",
+    "time",
+    "session_id",
+    "notebook_path",
+    "known_id",
+    "known_name",
+    "source",
+    "exit_code",
+)
 
 
 @dataclass
@@ -74,13 +98,16 @@ class LearnCounts:
     """What a pass did with the executions it read."""
 
     events: int = 0  # event lines read, of every type
+    skipped: int = 0  # lines that were not JSON events
+    malformed: int = 0  # events of a wanted type with fields of the wrong shape
+    damaged: int = 0  # stored state that could not be read: dropped and rebuilt
     executions: int = 0
     learned: int = 0  # new examples stored
     failed: int = 0  # not learned: non-zero exit code, timed out or cancelled
     replaced: int = 0  # not learned: run again in edited form right after
     duplicates: int = 0  # not learned: the same cell for the same query is known
     no_context: int = 0  # not learned: nothing before it to find it by
-    pending: int = 0  # runs that may still be replaced (sessions still going)
+    pending: int = 0  # latest runs of their stream, which a next run may still replace
     offset: str | None = None
 
 
@@ -98,27 +125,53 @@ class _Run:
 
     @classmethod
     def of(cls, event: Event) -> _Run:
+        """The run of a `cell.executed` event; ValueError when its fields do not fit."""
+        source = event.get("source") or ""
         exit_code = event.get("exit_code")
+        path = event.get("notebook_path") or None
+        if (
+            not isinstance(source, str)
+            or not isinstance(path, str | None)
+            or not isinstance(exit_code, int | None)
+        ):
+            raise ValueError("a cell.executed event with fields of the wrong type")
         return cls(
             known_id=str(event.get("known_id") or ""),
-            source=str(event.get("source") or ""),
+            source=source,
             language=str(event.get("language") or "sh"),
             time=str(event.get("time") or ""),
             ok=exit_code == 0 and not event.get("timed_out") and not event.get("cancelled"),
-            notebook_path=event.get("notebook_path") or None,
+            notebook_path=path,
             known_name=str(event.get("known_name") or ""),
         )
+
+    @classmethod
+    def load(cls, data: object) -> _Run:
+        """The inverse of `dump`; ValueError or TypeError when `data` does not fit."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        run = cls(**data)
+        texts = (run.known_id, run.source, run.language, run.time, run.known_name)
+        if (
+            not all(isinstance(text, str) for text in texts)
+            or not isinstance(run.ok, bool)
+            or not isinstance(run.notebook_path, str | None)
+        ):
+            raise ValueError("fields of the wrong type")
+        return run
 
     def dump(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 @dataclass
-class _Session:
+class _Stream:
+    """The runs of one notebook (or session) the learner remembers between events."""
+
     history: list[str] = field(default_factory=list)  # recent commands, oldest first
     pending: _Run | None = None
-    time: str = ""  # of the session's latest run
-    ended: bool = False
+    time: str = ""  # of the stream's latest run
+    ended: bool = False  # to be forgotten at the next commit
 
     def dump(self) -> bytes:
         pending = self.pending.dump() if self.pending is not None else None
@@ -126,14 +179,28 @@ class _Session:
         return json.dumps(data, ensure_ascii=False).encode()
 
     @classmethod
-    def load(cls, raw: bytes) -> _Session:
-        try:
-            data = json.loads(raw)
-            pending = _Run(**data["pending"]) if data.get("pending") else None
-            return cls([str(s) for s in data["history"]], pending, str(data.get("time", "")))
-        except (ValueError, TypeError, KeyError):
-            log.warning("dropping a damaged learner session state: %.80r", raw)
-            return cls()
+    def load(cls, raw: bytes) -> _Stream:
+        """The inverse of `dump`; ValueError (or TypeError, KeyError) when damaged."""
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        history, time = data["history"], data.get("time", "")
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise ValueError("history is not a list of commands")
+        if not isinstance(time, str):
+            raise ValueError("time is not a string")
+        pending = _Run.load(data["pending"]) if data.get("pending") is not None else None
+        return cls(history[-HISTORY:], pending, time)
+
+
+def _stream_key(run: _Run, session_id: object) -> bytes | None:
+    """Where the run's stream is stored: its notebook's, else its session's (None: it
+    has neither, so no other run can replace it)."""
+    if run.notebook_path:
+        return ordered.encode(_NOTEBOOK, run.notebook_path)
+    if isinstance(session_id, str) and session_id:
+        return ordered.encode(_SESSION, session_id)
+    return None
 
 
 def example_id(query: str, cell: str) -> str:
@@ -142,20 +209,49 @@ def example_id(query: str, cell: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def same_cell(earlier: _Run, later: _Run) -> bool:
+    """Whether two runs are of one cell: the same id, or the same name in one notebook."""
+    if earlier.known_id and earlier.known_id == later.known_id:
+        return True
+    return bool(
+        earlier.notebook_path
+        and earlier.notebook_path == later.notebook_path
+        and earlier.known_name
+        and earlier.known_name == later.known_name
+    )
+
+
+def _gap(earlier: _Run, later: _Run) -> float | None:
+    """Seconds from one run to the next; None when unknown or negative."""
+    gap = seconds_between(earlier.time, later.time)
+    return None if gap is None or gap < 0 else gap
+
+
 def replaces(earlier: _Run, later: _Run) -> bool:
     """Whether `later` is `earlier` run again in edited form (so `earlier` is not learned)."""
     if normalize(earlier.source) == normalize(later.source):
         return False  # a plain re-run: both are the same example
-    gap = seconds_between(earlier.time, later.time)
-    if gap is None or gap < 0:
+    gap = _gap(earlier, later)
+    if gap is None:
         return False
-    if earlier.known_id and earlier.known_id == later.known_id:
+    if same_cell(earlier, later):
         return gap <= RERUN_WINDOW
     if gap > SIMILAR_WINDOW:
         return False
     a, b = tokens(earlier.source), tokens(later.source)
+    if a[:1] != b[:1]:
+        return False  # another program: `cd /srv` then `ls /srv` is not a fix of it
     changed = token_distance(a, b)
     return changed <= SIMILAR_TOKENS and 2 * changed <= max(len(a), len(b))
+
+
+def repeats(earlier: _Run, later: _Run) -> bool:
+    """Whether `later` is `earlier` run again unchanged, soon enough that an edit after
+    it would replace both."""
+    if not same_cell(earlier, later) or normalize(earlier.source) != normalize(later.source):
+        return False
+    gap = _gap(earlier, later)
+    return gap is not None and gap <= RERUN_WINDOW
 
 
 def _read_executed(line: bytes) -> Event:
@@ -214,63 +310,90 @@ class _Notebooks:
 
 
 class _Pass:
-    """One pass: sessions touched, examples made, counts."""
+    """One pass: streams touched, examples made, counts."""
 
     def __init__(self, kv: KV, fence: Fence) -> None:
         self.kv = kv
         self.fence = fence
         self.counts = LearnCounts()
-        self.sessions: dict[str, _Session] = {}
-        self.dirty: set[str] = set()
+        self.streams: dict[bytes, _Stream] = {}
+        self.dirty: set[bytes] = set()
         self.examples: list[Example] = []
         self.notebooks = _Notebooks()
 
-    def session(self, session_id: str) -> _Session:
-        session = self.sessions.get(session_id)
-        if session is None:
-            raw = self.kv.get(_SESSION + ordered.encode(session_id))
-            session = _Session.load(raw) if raw is not None else _Session()
-            self.sessions[session_id] = session
-        self.dirty.add(session_id)
-        return session
+    def _load(self, key: bytes, raw: bytes) -> _Stream:
+        try:
+            return _Stream.load(raw)
+        except (ValueError, TypeError, KeyError):
+            # Rebuilt from the runs to come; the damaged value is overwritten or deleted.
+            log.warning("dropping a damaged learner state %r: %.80r", key, raw)
+            self.counts.damaged += 1
+            self.dirty.add(key)
+            return _Stream(ended=True)
+
+    def stored(self, key: bytes) -> _Stream | None:
+        """The stream under `key`, in memory or in the store, marked to be written back
+        (None: there is none)."""
+        stream = self.streams.get(key)
+        if stream is None:
+            raw = self.kv.get(key)
+            if raw is None:
+                return None
+            stream = self.streams[key] = self._load(key, raw)
+        self.dirty.add(key)
+        return stream
+
+    def stream(self, key: bytes) -> _Stream:
+        """The stream under `key`, made if there is none, marked to be written back."""
+        stream = self.stored(key)
+        if stream is None:
+            stream = self.streams[key] = _Stream()
+            self.dirty.add(key)
+        return stream
 
     def executed(self, event: Event) -> None:
         run = _Run.of(event)
         if not run.source.strip():
             return
         self.counts.executions += 1
-        session_id = event.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
-            self.finish(run, _Session())  # no session: nothing can replace it
+        key = _stream_key(run, event.get("session_id"))
+        if key is None:
+            self.finish(run, _Stream())  # in no stream: nothing can replace it
             return
-        session = self.session(session_id)
-        session.ended = False
-        previous = session.pending
+        stream = self.stream(key)
+        stream.ended = False
+        previous = stream.pending
         if previous is not None:
             if replaces(previous, run):
                 self.counts.replaced += 1
+            elif previous.ok and repeats(previous, run):
+                self.counts.duplicates += 1  # the later run stands for both
             else:
-                self.finish(previous, session)
-        session.pending, session.time = run, run.time or session.time
+                self.finish(previous, stream)
+        stream.pending, stream.time = run, run.time or stream.time
 
     def ended(self, event: Event) -> None:
+        """A session ended: its own stream's pending run is settled (a notebook's is not:
+        the notebook's next run may come from another session)."""
         session_id = event.get("session_id")
         if not isinstance(session_id, str) or not session_id:
             return
-        session = self.session(session_id)
-        if session.pending is not None:
-            self.finish(session.pending, session)
-            session.pending = None
-        session.ended = True
+        stream = self.stored(ordered.encode(_SESSION, session_id))
+        if stream is None:
+            return
+        if stream.pending is not None:
+            self.finish(stream.pending, stream)
+            stream.pending = None
+        stream.ended = True
 
-    def finish(self, run: _Run, session: _Session) -> None:
+    def finish(self, run: _Run, stream: _Stream) -> None:
         """The run was not replaced: learn it if it succeeded; it is now history."""
         if not run.ok:
             self.counts.failed += 1
         else:
             query = self.notebooks.query(run)
             if query is None:
-                context = [ContextCell("code", source) for source in session.history]
+                context = [ContextCell("code", source) for source in stream.history]
                 query = query_text(context, len(context))
             if not query.strip():
                 self.counts.no_context += 1
@@ -280,40 +403,40 @@ class _Pass:
                 self.examples.append(
                     Example(example_id(query, cell), query, cell, run.language, origin)
                 )
-        session.history = [*session.history, run.source][-HISTORY:]
+        stream.history = [*stream.history, run.source][-HISTORY:]
 
     def expire(self, now: datetime) -> None:
-        """Finish pending runs older than RERUN_WINDOW; forget sessions silent too long."""
-        for key, raw in self.kv.scan(_SESSION, _SESSION_END):
-            session_id = ordered.decode(key, str, str)[1]
-            if session_id not in self.sessions:
-                self.sessions[session_id] = _Session.load(raw)
-        for session_id, session in self.sessions.items():
-            idle = _age(session.time, now)
-            if session.pending is not None and (idle is None or idle > RERUN_WINDOW):
-                self.finish(session.pending, session)
-                session.pending = None
-                self.dirty.add(session_id)
+        """Finish pending runs older than RERUN_WINDOW; forget streams silent too long."""
+        for kind in (_NOTEBOOK, _SESSION):
+            start = ordered.encode(kind)
+            for key, raw in self.kv.scan(start, start + ordered.encode(ordered.Inf)):
+                if key not in self.streams:
+                    self.streams[key] = self._load(key, raw)
+        for key, stream in self.streams.items():
+            idle = _age(stream.time, now)
+            if stream.pending is not None and (idle is None or idle > RERUN_WINDOW):
+                self.finish(stream.pending, stream)
+                stream.pending = None
+                self.dirty.add(key)
             if idle is None or idle > STALE_AFTER:
-                session.ended = True
-                self.dirty.add(session_id)
+                stream.ended = True
+                self.dirty.add(key)
 
     def commit(self, examples: ExampleIndex, offset: str | None) -> None:
-        """Store the examples, then the sessions and the offset in one fenced batch (a
+        """Store the examples, then the streams and the offset in one fenced batch (a
         crash in between repeats examples, which are then known duplicates)."""
         made, self.examples = self.examples, []
         added = examples.add(made)
         self.counts.learned += added
         self.counts.duplicates += len(made) - added
         batch = self.kv.batch()
-        for session_id in self.dirty:
-            session = self.sessions[session_id]
-            key = _SESSION + ordered.encode(session_id)
-            if session.ended:
+        for key in self.dirty:
+            stream = self.streams[key]
+            if stream.ended:
                 batch.delete(key)
-                del self.sessions[session_id]
+                del self.streams[key]
             else:
-                batch.set(key, session.dump())
+                batch.set(key, stream.dump())
         self.dirty.clear()
         if offset is not None:
             batch.set(_OFFSET_KEY, offset.encode())
@@ -354,6 +477,8 @@ class Learner:
         self.commit_every = max(1, commit_every)
 
     def offset(self) -> str | None:
+        """Where the next pass starts (None: at the beginning of the log). Raises
+        AnalyzeError when the stored offset is damaged (a pass then starts over)."""
         found = load_offset(self.kv, _OFFSET_KEY)
         return None if found is None else str(found)
 
@@ -364,7 +489,7 @@ class Learner:
             state = _Pass(self.kv, (LOCK, token))
             scan = LogScan(
                 self.log_dir,
-                load_offset(self.kv, _OFFSET_KEY),
+                self._start(state),
                 _TYPES,
                 limit=max_events,
                 readers={"cell.executed": _read_executed},
@@ -375,6 +500,7 @@ class Learner:
                 try:
                     handlers[event["type"]](event)
                 except (AttributeError, TypeError, ValueError):
+                    state.counts.malformed += 1
                     log.debug("skipping a malformed %s event", event.get("type"))
                 if scan.lines >= next_commit or len(state.examples) >= EXAMPLES_PER_COMMIT:
                     state.commit(self.examples, _str(scan))
@@ -384,9 +510,25 @@ class Learner:
         finally:
             self.kv.unlock(LOCK)
         counts = state.counts
-        counts.events, counts.offset = scan.lines, _str(scan)
-        counts.pending = sum(1 for s in state.sessions.values() if s.pending is not None)
+        counts.events, counts.skipped, counts.offset = scan.lines, scan.skipped, _str(scan)
+        counts.pending = sum(1 for s in state.streams.values() if s.pending is not None)
         return counts
+
+    def _start(self, state: _Pass) -> Offset | None:
+        """The stored offset; when it is damaged, the streams are dropped too and the
+        pass starts over (examples already learned come back as duplicates)."""
+        try:
+            return load_offset(self.kv, _OFFSET_KEY)
+        except AnalyzeError as exc:
+            log.warning("%s: learning from the start of the log again", exc)
+            state.counts.damaged += 1
+            batch = self.kv.batch()
+            for kind in (_NOTEBOOK, _SESSION):
+                start = ordered.encode(kind)
+                batch.delete_range(start, start + ordered.encode(ordered.Inf))
+            batch.delete(_OFFSET_KEY)
+            batch.apply(state.fence)
+            return None
 
 
 def _str(scan: LogScan) -> str | None:
@@ -394,10 +536,14 @@ def _str(scan: LogScan) -> str | None:
 
 
 def learn_once(
-    kv: KV, log_dir: Path | str, examples: ExampleIndex
+    kv: KV,
+    log_dir: Path | str,
+    examples: ExampleIndex,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
 ) -> tuple[AnalyzeCounts, LearnCounts]:
-    """One analyzer pass and one learner pass."""
-    return Analyzer(kv, log_dir).run(), Learner(kv, log_dir, examples).run()
+    """One analyzer pass and one learner pass (`clock`: see `Learner`)."""
+    return Analyzer(kv, log_dir).run(), Learner(kv, log_dir, examples, clock=clock).run()
 
 
 def run_learning_loop(
