@@ -196,3 +196,23 @@ def test_the_local_model_is_the_offline_default(tmp_path: Path, ran: Path) -> No
     (step,) = tree["steps"]
     request = json.dumps(step)
     assert "/dev/sda1 97%" in request and "du: cannot read /var/secret" in request
+
+
+def test_an_accepted_suggestion_run_as_suggested_shows_in_stats(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\necho rotated\n```"))
+    fake.script.append(Behaviour(text="```sh\necho never-run\n```"))
+    out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--accept", env=_env(fake))
+    assert out.returncode == 0, out.stderr
+    cell_id = ran.read_text().split('"id":"')[1].split('"')[0]
+    shown_only = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", env=_env(fake))
+    assert shown_only.returncode == 0, shown_only.stderr
+    run = _cairn(tmp_path, "run", cell_id, "--file", str(ran))
+    assert run.returncode == 0 and "rotated" in run.stdout, run.stderr
+    stats = _cairn(tmp_path, "stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    (row,) = json.loads(stats.stdout)
+    assert row["model"] == "openai:x"
+    assert (row["shown"], row["accepted"], row["executed_as_suggested"]) == (2, 1, 1)
+    assert row["not_executed"] == 1
