@@ -24,11 +24,14 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+
+import orjson
 
 from ..learnlog._reader import Offset, log_paths
 from ..store import KV, Fence, ordered
@@ -48,9 +51,6 @@ _STATS = ordered.encode("copilot.stats")
 _STATS_END = _STATS + ordered.encode(ordered.Inf)
 _WANTED = ("suggestion.generated", "suggestion.accepted", "cell.executed")
 _EXECUTED_FIELDS = ("type", "time", "known_id", "source", "exit_code")
-# Built once: `json.dumps`/`loads` with options build a new coder on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_DECODER = json.JSONDecoder()
 
 
 class AnalyzeError(CopilotError):
@@ -128,6 +128,7 @@ def seconds_between(start: str, end: str) -> float | None:
 
 _CHUNK = 4 << 20
 _CANONICAL = b'{"type":"'  # how Cairn's writer starts every line
+_TYPE_AT = len(_CANONICAL)
 
 Event = dict[str, Any]
 LineReader = Callable[[bytes], Event | None]
@@ -162,7 +163,7 @@ class LogScan:
         self._file = offset.file if offset is not None else None
         self._pos = offset.pos if offset is not None else 0
         self._prefixes = tuple(_prefix(t) for t in sorted(self.types))
-        self._readers = [(_prefix(t), read) for t, read in (readers or {}).items()]
+        self._readers = {t.encode(): read for t, read in (readers or {}).items()}
 
     @property
     def offset(self) -> Offset | None:
@@ -205,7 +206,7 @@ class LogScan:
         except FileNotFoundError:
             return True
         limit = -1 if self.limit is None else self.limit
-        prefixes = self._prefixes
+        prefixes, readers = self._prefixes, self._readers
         with f:
             f.seek(self._pos)
             carry = b""
@@ -215,15 +216,29 @@ class LogScan:
                     return not carry
                 lines = (carry + chunk).split(b"\n")
                 carry = lines.pop()
-                # The hot loop: most lines are passed over on their first bytes alone.
+                # The hot loop: most lines are passed over on their first bytes alone,
+                # and a line with a reader of its own is handed to it right here.
                 pos, n = self._pos, self.lines
                 for line in lines:
                     if n == limit:
                         break
                     pos += len(line) + 1
-                    if line.startswith(_CANONICAL) and not line.startswith(prefixes):
-                        n += 1
-                        continue
+                    if line.startswith(_CANONICAL):
+                        if not line.startswith(prefixes):
+                            n += 1
+                            continue
+                        read = readers.get(line[_TYPE_AT : line.find(b'"', _TYPE_AT)])
+                        if read is not None:
+                            try:
+                                event = read(line)
+                            except ValueError:
+                                self.skipped += 1
+                                continue
+                            n += 1
+                            if event is not None:
+                                self._pos, self.lines = pos, n
+                                yield event
+                            continue
                     self._pos, self.lines = pos, n
                     event = self._event(line)
                     n = self.lines
@@ -234,18 +249,9 @@ class LogScan:
                     return True
 
     def _event(self, line: bytes) -> Event | None:
-        """Consume a line that may be a wanted event: the event to yield, if any."""
-        if line.startswith(_CANONICAL):
-            for prefix, read in self._readers:
-                if line.startswith(prefix):
-                    try:
-                        event = read(line)
-                    except ValueError:
-                        self.skipped += 1
-                        return None
-                    self.lines += 1
-                    return event
-        elif not line.strip():
+        """Consume a line that may be a wanted event (and has no reader of its own): the
+        event to yield, if any."""
+        if not line.startswith(_CANONICAL) and not line.strip():
             return None
         try:
             event = decode_line(line)
@@ -256,16 +262,19 @@ class LogScan:
         return event if event["type"] in self.types else None
 
 
+_SHORT_LINE = 2048  # bytes: a line this short is decoded whole (measured: cheaper than a cut)
+
+
 def _prefix(event_type: str) -> bytes:
     return _CANONICAL + event_type.encode() + b'"'
 
 
 def decode_line(line: bytes) -> Event:
-    """A learning-log line as an event; ValueError when it is not a JSON object with a type."""
-    text = line.decode()
-    event, end = _DECODER.raw_decode(text)
-    if end != len(text) and text[end:].strip():
-        raise ValueError("text after the JSON object")
+    """A learning-log line as an event; ValueError when it is not a JSON object with a type.
+
+    orjson, not `json`: decoding is most of what a pass costs, and orjson decodes the
+    bytes as they are (no `str` first) several times faster."""
+    event = orjson.loads(line)  # JSONDecodeError is a ValueError; so is invalid UTF-8
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise ValueError("not an event")
     return event
@@ -274,7 +283,10 @@ def decode_line(line: bytes) -> Event:
 def decode_head(line: bytes, stop: bytes, needs: Collection[str]) -> Event:
     """The fields of a canonical line before the top-level field `stop` (`b'"stdout":'`),
     decoded without the rest: what a cell's output would cost is not paid. Falls back to
-    the whole line when the fields in `needs` are not all before `stop`."""
+    the whole line when the fields in `needs` are not all before `stop`, and decodes a
+    short line whole at once (cutting it costs more than decoding what it holds)."""
+    if len(line) <= _SHORT_LINE:
+        return decode_line(line)
     cut = line.find(b"," + stop)
     if cut > 0:
         try:
@@ -287,6 +299,10 @@ def decode_head(line: bytes, stop: bytes, needs: Collection[str]) -> Event:
     return decode_line(line)
 
 
+_FIELD_PATTERNS: dict[bytes, re.Pattern[bytes]] = {}
+_KNOWN_ID = re.compile(rb',"known_id":"([^"\\]*)"')
+
+
 def top_level_string(line: bytes, key: bytes) -> str | None:
     """The value of a top-level string field of a canonical line without nested objects,
     read without decoding the line; None when absent or escaped.
@@ -295,16 +311,15 @@ def top_level_string(line: bytes, key: bytes) -> str | None:
     (`b'"known_id":"'`). In JSON a quote inside a string is always escaped, so `,` + key
     can only be the field itself.
     """
-    start = line.find(b"," + key)
-    if start < 0:
-        return None
-    start += len(key) + 1
-    end = line.find(b'"', start)
-    value = line[start:end]
-    if end < 0 or b"\\" in value:
-        return None
+    pattern = _FIELD_PATTERNS.get(key)
+    if pattern is None:
+        pattern = _FIELD_PATTERNS[key] = re.compile(b"," + re.escape(key) + rb'([^"\\]*)"')
+    # One C-level search: this runs for nearly every execution in the log.
+    found = pattern.search(line)
+    if found is None:
+        return None  # absent, or escaped (the value has a backslash)
     try:
-        return value.decode()
+        return found.group(1).decode()
     except UnicodeDecodeError:
         return None
 
@@ -377,11 +392,6 @@ def _new_record(cell_id: str, trace_id: str, model: str, source: str, at: str) -
 _FIELDS = tuple(f.name for f in fields(Trace))
 
 
-def _dump_record(record: _Record) -> bytes:
-    # Records are built (and loaded) with their keys in `_FIELDS` order.
-    return _ENCODER.encode(list(record.values())).encode()
-
-
 _NONE = type(None)
 # The JSON types of a stored trace's values, in `_FIELDS` order.
 _TYPES: tuple[tuple[type, ...], ...] = (
@@ -404,7 +414,7 @@ _OUTCOMES = frozenset(("as_suggested", "edited", "not_executed"))
 
 def _load_record(raw: bytes) -> _Record:
     try:
-        values = _DECODER.decode(raw.decode())
+        values = orjson.loads(raw)
     except ValueError:
         values = None
     if (
@@ -491,7 +501,7 @@ def _stats_key(model: str) -> bytes:
 
 
 def _trace_key(cell_id: str) -> bytes:
-    return _TRACE + ordered.encode(cell_id)
+    return _TRACE + ordered.encode_str(cell_id)
 
 
 def _load_stats(model: str, raw: bytes | None) -> ModelStats:
@@ -622,37 +632,37 @@ class _Pass:
     def read_executed(self, line: bytes) -> Event | None:
         """A `cell.executed` line, decoded up to its outputs; None (not decoded at all)
         when it is of a cell known not to be suggested."""
-        cell_id = top_level_string(line, b'"known_id":"')
-        if (
-            cell_id is not None
-            and cell_id not in self.records
-            and (self.only_in_memory or cell_id in self.missing)
-        ):
-            return None
+        found = _KNOWN_ID.search(line)  # as top_level_string does, inlined: the hot path
+        if found is not None:
+            try:
+                cell_id = found.group(1).decode()
+            except UnicodeDecodeError:
+                pass
+            else:
+                if cell_id not in self.records and (self.only_in_memory or cell_id in self.missing):
+                    return None
         return decode_head(line, b'"stdout":', _EXECUTED_FIELDS)
 
     def generated(self, event: dict[str, Any]) -> None:
-        model = event.get("model") or "unknown"
         cells = event.get("cells") or []
         if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
             raise ValueError("cells is not a list of objects")
+        trace_id = str(event.get("trace_id") or "")
+        model = str(event.get("model") or "unknown")
+        at = str(event.get("time") or "")
+        path = event.get("notebook_path")
+        path = path if isinstance(path, str) else None
+        records, missing = self.records, self.missing
         for cell in cells:
             cell_id = cell.get("id")
             if cell.get("kind") != "code" or not isinstance(cell_id, str) or not cell_id:
                 continue
-            if cell_id in self.records or self.find(cell_id) is not None:
+            if cell_id in records or (cell_id not in missing and self.find(cell_id) is not None):
                 continue  # the same suggestion logged twice
-            record = _new_record(
-                cell_id,
-                str(event.get("trace_id") or ""),
-                str(model),
-                str(cell.get("source") or ""),
-                str(event.get("time") or ""),
-            )
-            path = event.get("notebook_path")
-            record["notebook_path"] = path if isinstance(path, str) else None
-            self.records[cell_id] = record
-            self.missing.discard(cell_id)
+            record = _new_record(cell_id, trace_id, model, str(cell.get("source") or ""), at)
+            record["notebook_path"] = path
+            records[cell_id] = record
+            missing.discard(cell_id)
             self.before[cell_id] = None
             self.counts.suggested += 1
 
@@ -690,14 +700,17 @@ class _Pass:
         batch = self.kv.batch()
         added: dict[str, list[tuple[int, ...]]] = {}
         removed: dict[str, list[tuple[int, ...]]] = {}
-        dump = _dump_record
+        records, key, dump = self.records, ordered.encode_str, orjson.dumps
+        rows = []
         for cell_id, old in self.before.items():
-            record = self.records[cell_id]
-            batch.set(_TRACE + ordered.encode(cell_id), dump(record))
+            record = records[cell_id]
+            # Records are built (and loaded) with their keys in `_FIELDS` order.
+            rows.append((_TRACE + key(cell_id), dump(list(record.values()))))
             model = record["model"]
             added.setdefault(model, []).append(_contribution(record))
             if old is not None:
                 removed.setdefault(model, []).append(old)
+        batch.set_many(rows)
         for model, shares in added.items():
             totals = self._totals(model)
             for i, column in enumerate(zip(*shares, strict=True)):

@@ -11,7 +11,7 @@ lock has since been taken over, so a writer that lost its lock cannot write.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal, TypeAlias
 
 from ._errors import KeyTypeError, StoreClosedError
@@ -57,6 +57,18 @@ class Batch:
         k, v = check_bytes(key), check_bytes(value, "value")
         self._ops.append(("set", k, v))
         self._size += len(k) + len(v) + 16
+
+    def set_many(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """`set` for each (key, value), in order; none of them if one is not bytes."""
+        ops: list[Op] = []
+        size = 0
+        for key, value in pairs:
+            if type(key) is not bytes or type(value) is not bytes:  # rare: check and convert
+                key, value = check_bytes(key), check_bytes(value, "value")
+            ops.append(("set", key, value))
+            size += len(key) + len(value) + 16
+        self._ops.extend(ops)
+        self._size += size
 
     def delete(self, key: bytes) -> None:
         k = check_bytes(key)

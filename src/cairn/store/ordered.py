@@ -21,6 +21,7 @@ __all__ = [
     "decode",
     "decode_prefix",
     "encode",
+    "encode_str",
 ]
 
 _T = TypeVar("_T")
@@ -257,6 +258,19 @@ def encode(*values: object) -> bytes:
         except _Unencodable as e:
             raise OrderedError(f"cannot encode value {i} {e}") from None
     return b"".join(parts)
+
+
+def encode_str(value: str) -> bytes:
+    """`encode(value)` for one str, without the type dispatch: for keys built by the
+    hundred thousand (the copilot's traces). Raises OrderedError as `encode` does."""
+    try:
+        return _enc_bytes(value.encode())
+    except UnicodeEncodeError as e:
+        raise OrderedError(
+            f"cannot encode value 0 (str): not encodable as UTF-8 ({e.reason})"
+        ) from None
+    except AttributeError:
+        return encode(value)  # not a str: encode's own error
 
 
 # ---------------------------------------------------------------------------------------
