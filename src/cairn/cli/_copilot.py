@@ -34,18 +34,36 @@ def _cursor(nb: Notebook, after: str | None, path: Path) -> int:
     return nb.cells.index(find_cell(nb, after, str(path))) + 1
 
 
-def _examples(cells: list[ContextCell], cursor: int, store: str | None) -> list[Example]:
-    """Learned examples for this position; none (and no embedder loaded) if none exist."""
+def _context(
+    file: Path, nb: Notebook, cursor: int, store: str | None, outputs: bool, examples: bool
+) -> tuple[list[ContextCell], list[Example]]:
+    """The cells (with their latest outputs from the learning log, kept up to date in the
+    store) and the learned examples for this position (no embedder is loaded when none
+    were learned)."""
     from ..copilot import query_text
-    from ..copilot._examples import open_examples
+    from ..copilot._context import attach_executions, cells_from_notebook
+    from ..copilot._examples import (
+        ExampleIndex,
+        choose_embedder,
+        default_store_path,
+        recorded_embedder,
+    )
+    from ..copilot._history import executions_for
+    from ..store import open_store
 
-    index = open_examples(store, create=False)
-    if index is None:
-        return []
+    cells = cells_from_notebook(nb)
+    if not outputs and not examples:
+        return cells, []
+    kv = open_store(store or default_store_path())
     try:
-        return index.search(query_text(cells, cursor))
+        if outputs:
+            log_dir = settings().resolved_config_dir() / "logs"
+            cells = attach_executions(cells, executions_for(kv, log_dir, file))
+        if not examples or recorded_embedder(kv) is None:
+            return cells, []
+        return cells, ExampleIndex(kv, choose_embedder(kv)).search(query_text(cells, cursor))
     finally:
-        index.close()
+        kv.close()
 
 
 def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult) -> str:
@@ -86,7 +104,7 @@ def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult) -> str
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
 @click.option("--no-outputs", is_flag=True, help="Leave out the outputs of executed cells.")
 @click.option("--no-examples", is_flag=True, help="Do not retrieve learned examples.")
-@click.option("--store", help="Store with learned examples (default: the config dir's).")
+@click.option("--store", help="Store of learned examples and outputs (default: the config dir's).")
 @debug_option
 @common_options
 def suggest_command(
@@ -104,7 +122,6 @@ def suggest_command(
 ) -> int:
     """Suggest the next cell(s) of FILE from its cells and their latest outputs."""
     from .. import learnlog
-    from ..copilot._context import attach_executions, cells_from_notebook
     from ..copilot._suggest import Settings, SuggestError, prepare, suggest
     from ..copilot._suggest_events import accepted_event, generated_event
     from ..llm import run_sync
@@ -113,13 +130,8 @@ def suggest_command(
 
     nb = load(file)
     cursor = _cursor(nb, after, file)
-    cells = cells_from_notebook(nb)
+    cells, examples = _context(file, nb, cursor, store, not no_outputs, not no_examples)
     config_dir = settings().resolved_config_dir()
-    if not no_outputs:
-        from ..copilot._history import executions_for
-
-        cells = attach_executions(cells, executions_for(config_dir / "logs", file))
-    examples = [] if no_examples else _examples(cells, cursor, store)
     model = recorded(open_model(spec, load_config(config_dir)), "suggestion", debug)
     prompt = prepare(model, cells, cursor, examples)
     live = not as_json and sys.stdout.isatty()

@@ -336,7 +336,9 @@ def _with_execution(cell: ContextCell, event: Mapping[str, Any]) -> ContextCell:
     parts = (
         OutputPart(
             stream,
-            render_text(str(event.get(key) or "")),
+            # Rendered (ANSI, CR) only when the prompt shows it: of a long notebook's
+            # outputs, only those of the cells nearest the cursor are ever shown.
+            str(event.get(key) or ""),
             int(event.get(f"{key}_truncated") or 0),
         )
         for stream, key in streams

@@ -123,19 +123,32 @@ class GGUFTokenizer:
     """The vocabulary of a GGUF model file, through llama.cpp; BOS is not counted."""
 
     def __init__(self, llm: Llama, path: str) -> None:
+        import llama_cpp
+
         self.llm = llm
         self.path = path
         self.name = f"gguf:{Path(path).stem}"
         self._lock = threading.Lock()  # one llama.cpp vocabulary, callers on any thread
         self._memo = _Memo(self._count)
+        self._tokenize = llama_cpp.llama_tokenize
+        self._vocab = llm._model.vocab
+        self._room = (llama_cpp.llama_token * 1)()
 
     def _count(self, text: str) -> int:
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates (JSON allows them): U+FFFD, as tiktoken
             data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+        if not data:
+            return 0
+        # llama.h's llama_tokenize, asked for at most 0 tokens, returns minus the count
+        # without writing any: `Llama.tokenize` would zero a buffer of the model's whole
+        # training context (32k tokens) and copy the tokens to a list, 2-3x the cost.
         with self._lock:
-            return len(self.llm.tokenize(data, add_bos=False, special=False))
+            n = int(self._tokenize(self._vocab, data, len(data), self._room, 0, False, False))
+        if n == -(2**31):
+            raise TokenizerError(f"{len(data)} bytes are too many to count in one piece")
+        return -n if n < 0 else n
 
     def count(self, text: str) -> int:
         return self._memo(text)

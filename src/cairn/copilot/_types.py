@@ -11,7 +11,8 @@ Stream = Literal["stdout", "stderr", "output"]  # "output": a PTY's merged strea
 
 @dataclass(frozen=True)
 class OutputPart:
-    """Text a cell printed on one stream (ANSI already stripped), and what was cut."""
+    """Text a cell printed on one stream, and what was cut. The prompt renders it as a
+    terminal would (ANSI escapes dropped, CR and BS applied) when it shows it."""
 
     stream: Stream
     text: str

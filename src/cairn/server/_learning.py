@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..copilot import Example
+    from ..copilot._examples import ExampleIndex
     from ..index import Embedder
 
 log = logging.getLogger("cairn.server")
@@ -44,6 +45,8 @@ class Learning:
         self._embedder: Embedder | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._index: ExampleIndex | None = None
+        self._index_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="cairn-learning", daemon=True)
@@ -54,6 +57,8 @@ class Learning:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        with self._index_lock:
+            self._close_index()
 
     def _run(self) -> None:
         from ..copilot._examples import choose_embedder, recorded_embedder
@@ -96,15 +101,27 @@ class Learning:
 
     def examples(self, query: str) -> list[Example]:
         """The learned examples for `query` (none while the embedder loads). Blocking:
-        call it from a worker thread."""
+        call it from a worker thread.
+
+        One index serves every request: it loads the examples' vectors once (10k take
+        ~0.2 s) and then only catches up on what was learned since, so a search costs
+        the query's embedding and one matrix product."""
         from ..copilot._examples import ExampleIndex
         from ..store import open_store
 
         embedder = self._embedder
         if embedder is None or not query.strip():
             return []
-        kv = open_store(self.store_url)
-        try:
-            return ExampleIndex(kv, embedder).search(query)
-        finally:
-            kv.close()
+        with self._index_lock:
+            if self._index is None:
+                self._index = ExampleIndex(open_store(self.store_url), embedder, owns_store=True)
+            try:
+                return self._index.search(query)
+            except BaseException:
+                self._close_index()  # a store that failed: reopened on the next request
+                raise
+
+    def _close_index(self) -> None:
+        if self._index is not None:
+            index, self._index = self._index, None
+            index.close()

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -54,7 +55,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 
 def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, str | None]:
     """The context cells, the cursor and the notebook's path (for the event)."""
-    from ..copilot._context import attach_executions, cells_from_notebook, cells_from_vscode
+    from ..copilot._context import cells_from_notebook, cells_from_vscode
 
     if (body.path is None) == (body.notebook is None):
         raise ApiError(422, "give exactly one of `path` and `notebook`")
@@ -75,11 +76,29 @@ def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, st
     cursor = len(cells)
     if body.after is not None:
         cursor = nb.cells.index(lookup_cell(state.root, nb, body.after, body.path)) + 1
-    if body.outputs and state.config.config_dir is not None:
-        from ..copilot._history import executions_for
-
-        cells = attach_executions(cells, executions_for(state.config.config_dir / "logs", full))
     return cells, cursor, str(full)
+
+
+def _with_outputs(state: ServerState, cells: list[Any], path: str) -> list[Any]:
+    """The cells with their latest outputs from the learning log (kept up to date in the
+    store); the cells as they are when the store fails (logged: a suggestion without
+    outputs beats none). Blocking: call it from a worker thread."""
+    from ..copilot._context import attach_executions
+    from ..copilot._history import executions_for
+    from ..store import open_store
+
+    url, config_dir = state.config.store_url(), state.config.config_dir
+    if url is None or config_dir is None:
+        return cells
+    try:
+        kv = open_store(url)
+        try:
+            return attach_executions(cells, executions_for(kv, config_dir / "logs", Path(path)))
+        finally:
+            kv.close()
+    except Exception as exc:
+        log.warning("suggest: no outputs (%s: %s)", type(exc).__name__, exc)
+        return cells
 
 
 def _examples(state: ServerState, cells: list[Any], cursor: int) -> list[Any]:
@@ -110,6 +129,8 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
             cells, cursor, path = _cells(state, body)
         except NotebookError as exc:
             raise ApiError(400, str(exc)) from None
+        if path is not None and body.outputs:
+            cells = await asyncio.to_thread(_with_outputs, state, cells, path)
         config_dir = state.config.config_dir
         try:
             config = load_config(config_dir) if config_dir is not None else None

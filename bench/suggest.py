@@ -1,0 +1,517 @@
+"""Copilot benchmark: what a suggestion costs before, around and inside the model.
+
+1. Context assembly + retrieval, as `cairn serve` does it before calling the model
+   (embedder and example index loaded once, as in the server):
+   read a 200-cell runbook, attach the outputs of its cells from a learning log, build
+   the retrieval query, search 10k learned examples (local MiniLM embedder, SQLite store,
+   threshold + MMR), and build the prompt counted by the local model's own tokenizer.
+   Target: p50 ≤ 50 ms. Baseline (same run): reading and parsing the runbook plus the one
+   query embedding that retrieval cannot avoid.
+2. The analyzer on 1M synthetic learning-log events (suggestions, acceptances, cell starts
+   and executions) into a SQLite store. Target: ≥ 200k events/s. Baseline: decoding every
+   line of the same files with `json.loads`. Then the cost of an incremental pass over 1k
+   new events, against the full pass and against decoding those 1k lines.
+3. End to end: `suggest()` with the bundled local model (Gemma 3 270M, llama.cpp) on this
+   machine's cores, model loaded, walking through eval runbooks cell by cell with outputs
+   and retrieved examples. Target: p50 ≤ 1 s. Baseline: llama.cpp's own completion of the
+   same prompt text with the same limits (what the model alone costs).
+
+Usage: .venv/bin/python bench/suggest.py [--examples 10000] [--events 1000000]
+       [--suggestions 30] [--skip-local]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cairn.copilot import ContextCell, Example, OutputPart, query_text
+from cairn.copilot._analyze import Analyzer
+from cairn.copilot._context import Budget, attach_executions, cells_from_notebook
+from cairn.copilot._dataset import load_dataset
+from cairn.copilot._eval import learn
+from cairn.copilot._examples import ExampleIndex
+from cairn.copilot._history import executions_for
+from cairn.copilot._suggest import SuggestError, prepare, suggest
+from cairn.index import open_embedder
+from cairn.learnlog import CellExecuted, LearningLog
+from cairn.learnlog._writer import SegmentWriter
+from cairn.llm import LocalModel
+from cairn.llm._local import render_prompt
+from cairn.notebook import load
+from cairn.store import MemoryKV, SQLiteKV
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASET = ROOT / "eval" / "runbooks"
+SERVICES = ["dispatch-api", "ledger", "routing-worker", "tracker-gateway", "notify", "billing"]
+NAMESPACES = ["lf-prod", "lf-staging", "lf-data"]
+WINDOWS = ["5m", "15m", "30m", "1h", "2h", "6h"]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# -- 1. context assembly + retrieval ------------------------------------------------------
+
+
+def _cases() -> list[tuple[str, str]]:
+    """(query, cell) of every case of the eval dataset."""
+    pairs = []
+    for runbook in load_dataset(DATASET):
+        for case in runbook.cases():
+            pairs.append((query_text(case.context, len(case.context)), case.expected.source))
+    return pairs
+
+
+def _vary(text: str, rng: random.Random) -> str:
+    """The same step for another service, namespace and time window."""
+    for old in SERVICES:
+        text = text.replace(old, rng.choice(SERVICES))
+    for old in NAMESPACES:
+        text = text.replace(old, rng.choice(NAMESPACES))
+    for old in WINDOWS:
+        text = text.replace(f"--since={old}", f"--since={rng.choice(WINDOWS)}")
+    return text
+
+
+def _examples(n: int) -> list[Example]:
+    rng = random.Random(7)
+    cases = _cases()
+    out = []
+    for i in range(n):
+        query, cell = cases[i % len(cases)]
+        if i >= len(cases):
+            query, cell = _vary(query, rng) + f"\n\n(run {i})", _vary(cell, rng)
+        out.append(Example(f"ex-{i:06d}", query, cell, "sh", f"bench#{i}"))
+    return out
+
+
+def _output(rng: random.Random, lines: int) -> str:
+    rows = [f"{'NAME':<40} READY   STATUS    RESTARTS   AGE"]
+    for _ in range(lines):
+        svc = rng.choice(SERVICES)
+        suffix = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=5))
+        rows.append(f"{svc + '-7f9c' + suffix:<40} 1/1     Running   {rng.randint(0, 9):<10} 3d")
+    return "\n".join(rows) + "\n"
+
+
+def _runbook(path: Path, log_dir: Path, cells: int) -> None:
+    """A runbook of `cells` cells (prose and code alternating) whose code cells all ran,
+    with their `cell.executed` events in the learning log, beside other notebooks' runs."""
+    rng = random.Random(11)
+    commands = [cell for _, cell in _cases()]
+    parts = ["# Platform incident drill\n\nEvery step of the drill, in order.\n"]
+    events = []
+    for i in range(cells // 2):
+        name = f"step-{i:03d}"
+        command = commands[i % len(commands)].strip()
+        parts.append(f"Step {i}: check the next part of the system before going on.\n")
+        parts.append(f'```sh {{"name":"{name}","id":"01BENCH{i:019d}"}}\n{command}\n```\n')
+        big = i % 25 == 24  # a few cells printed a lot: head and tail are kept
+        events.append(
+            CellExecuted(
+                session_id="S-bench",
+                notebook_path=str(path.resolve()),
+                known_id=f"01BENCH{i:019d}",
+                known_name=name,
+                language="sh",
+                program="bash",
+                source=command + "\n",
+                interactive=i % 2 == 0,
+                exit_code=0 if i % 7 else 1,
+                stdout=_output(rng, 2000 if big else 12),
+                stderr="" if i % 7 else "Error from server (NotFound): pods not found\n",
+            )
+        )
+    path.write_text("\n".join(parts))
+    with LearningLog(log_dir, fsync=False) as log:
+        for j in range(5000):  # other notebooks' runs, which the history scan passes over
+            log.emit(
+                CellExecuted(
+                    session_id="S-other",
+                    notebook_path=f"/runbooks/other-{j % 50}.md",
+                    known_id=f"other-{j}",
+                    source="kubectl get pods\n",
+                    stdout=_output(rng, 5),
+                ),
+                wait=False,
+            )
+        for event in events:
+            log.emit(event, wait=False)
+
+
+def context_bench(n_examples: int, runs: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="cairn-bench-suggest-"))
+    runbook, log_dir = tmp / "drill.md", tmp / "logs"
+    _runbook(runbook, log_dir, 200)
+    embedder = open_embedder("local")
+    kv = SQLiteKV(tmp / "cairn.db")
+    index = ExampleIndex(kv, embedder, batch_size=256)
+    start = time.perf_counter()
+    index.add(_examples(n_examples))
+    print(
+        f"setup: {n_examples} examples embedded and stored in {time.perf_counter() - start:.1f} s;"
+        f" runbook of {len(load(runbook).cells)} cells; {os.cpu_count()} cores"
+    )
+    fresh = ExampleIndex(SQLiteKV(tmp / "cairn.db"), embedder)
+    start = time.perf_counter()
+    fresh.search("kubectl get pods")
+    cold_ms = (time.perf_counter() - start) * 1000
+    fresh.kv.close()
+    model = LocalModel()  # only its tokenizer is loaded here: prepare() calls no model
+    cursors = [len(load(runbook).cells) - 2 * (i % 40) for i in range(runs + 3)]
+
+    phases: dict[str, list[float]] = {k: [] for k in ("parse", "outputs", "retrieve", "prompt")}
+    totals: list[float] = []
+    baseline: list[float] = []
+    tokens = cells_in = 0
+    rng = random.Random(5)
+    for i, cursor in enumerate(cursors):  # the first three warm the tokenizer and caches
+        # As between two suggestions, someone ran a cell: its output is in the log.
+        with LearningLog(log_dir, fsync=False) as log:
+            step = rng.randrange(100)
+            log.emit(
+                CellExecuted(
+                    session_id="S-bench",
+                    notebook_path=str(runbook.resolve()),
+                    known_id=f"01BENCH{step:019d}",
+                    known_name=f"step-{step:03d}",
+                    source="kubectl get pods\n",
+                    stdout=_output(rng, 20),
+                )
+            )
+        t0 = time.perf_counter()
+        nb = load(runbook)
+        cells = cells_from_notebook(nb)
+        t1 = time.perf_counter()
+        cells = attach_executions(cells, executions_for(kv, log_dir, runbook))
+        t2 = time.perf_counter()
+        examples = index.search(query_text(cells, cursor))
+        t3 = time.perf_counter()
+        prompt = prepare(model, cells, cursor, examples, budget=Budget())
+        t4 = time.perf_counter()
+        query = query_text(cells, cursor)
+        b0 = time.perf_counter()
+        embedder.embed([query])
+        b1 = time.perf_counter()
+        if i < 3:
+            continue
+        for key, value in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            phases[key].append(value)
+        totals.append(t4 - t0)
+        baseline.append(b1 - b0)
+        tokens, cells_in = prompt.tokens, prompt.cells_included
+    p50, base50 = statistics.median(totals) * 1000, statistics.median(baseline) * 1000
+    print(
+        f"\n1. context assembly + retrieval: 200-cell runbook, {n_examples} examples, {runs} runs"
+    )
+    print(f"{'phase':<40} {'p50 ms':>8} {'p95 ms':>8}")
+    labels = {
+        "parse": "read + parse the runbook",
+        "outputs": "outputs (history: 1 new event + lookup)",
+        "retrieve": "query + embed + search 10k + MMR",
+        "prompt": "prompt (GGUF tokenizer, budgets)",
+    }
+    for key, values in phases.items():
+        print(
+            f"{labels[key]:<40} {_pct(values, 0.5) * 1000:>8.2f} {_pct(values, 0.95) * 1000:>8.2f}"
+        )
+    print(f"{'total':<40} {p50:>8.2f} {_pct(totals, 0.95) * 1000:>8.2f}")
+    print(
+        f"{'baseline: the query embedding alone':<40} {base50:>8.2f}"
+        f" {_pct(baseline, 0.95) * 1000:>8.2f}"
+    )
+    rest = [t - b for t, b in zip(totals, baseline, strict=True)]
+    print(f"{'total minus the embedding':<40} {statistics.median(rest) * 1000:>8.2f}")
+    ok = "ok" if p50 <= 50 else "MISSED"
+    print(f"ratio total/baseline p50: {p50 / base50:.2f}x   target p50 <= 50 ms: {ok}")
+    print(f"(prompt: {tokens} tokens, {cells_in} cells of 200 fit the 2048-token budget)")
+    print(
+        f"(warm, as `cairn serve` runs it; a new process's first search also loads the"
+        f" {n_examples} vectors: {cold_ms:.0f} ms)"
+    )
+    index.close()
+    kv.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- 2. the analyzer ------------------------------------------------------------------------
+
+
+def _templates() -> dict[str, str]:
+    """One encoded line per event type, as the learning log writes it, with slots."""
+    from cairn.learnlog import (
+        CellStarted,
+        SessionEnded,
+        SessionStarted,
+        SuggestedCell,
+        SuggestionAccepted,
+        SuggestionGenerated,
+    )
+
+    with LearningLog(Path(tempfile.mkdtemp()), fsync=False) as log:
+
+        def line(event: Any) -> str:
+            return log.encode(event).decode()
+
+        gen = SuggestionGenerated(
+            session_id="S-@S",
+            trace_id="T-@C",
+            model="@M",
+            notebook_path="/runbooks/@N.md",
+            cells=[SuggestedCell(id="@C", language="sh", source="@SRC")],
+            latency_ms=412,
+        )
+        return {
+            "session": line(SessionStarted(session_id="S-@S", notebook_path="/runbooks/@N.md")),
+            "end": line(SessionEnded(session_id="S-@S", cells_run=8, duration_ms=5120)),
+            "generated": line(gen),
+            "accepted": line(SuggestionAccepted(session_id="S-@S", trace_id="T-@C", cell_id="@C")),
+            "started": line(CellStarted(session_id="S-@S", known_id="@C", language="sh")),
+            "executed": line(
+                CellExecuted(
+                    session_id="S-@S",
+                    notebook_path="/runbooks/@N.md",
+                    known_id="@C",
+                    language="sh",
+                    program="bash",
+                    source="@SRC",
+                    exit_code=0,
+                    stdout="NAME                READY   STATUS    RESTARTS   AGE\n"
+                    "dispatch-api-7f9c   1/1     Running   0          3d\n",
+                )
+            ),
+        }
+
+
+def _synthetic(
+    count: int, start: int, templates: dict[str, str], *, suggested: float
+) -> Iterator[str]:
+    """`count` events of sessions of eight cells: session start, then per cell its start
+    and execution, the end. A `suggested` share of the cells was suggested first (a
+    suggestion event; half of them accepted) and then run as suggested, edited, or not
+    at all (one in four)."""
+    rng = random.Random(start)
+    commands = [f"kubectl --context lf-prod-eu1 -n lf-prod get pods -l app={s}" for s in SERVICES]
+    made, session = 0, start
+
+    def make(kind: str, **slots: str) -> str:
+        text = templates[kind]
+        for key, value in slots.items():
+            text = text.replace(key, value)
+        return text
+
+    while made < count:
+        s, n, m = f"{session:08d}", f"book-{session % 300}", f"local:m{session % 3}"
+        lines = [make("session", **{"@S": s, "@N": n})]
+        for i in range(8):
+            cell = f"C-{s}-{i}"
+            src = rng.choice(commands)
+            slots = {"@S": s, "@N": n, "@M": m, "@C": cell}
+            run = True
+            if rng.random() < suggested:
+                lines.append(make("generated", **slots, **{"@SRC": src + "\\n"}))
+                if rng.random() < 0.5:
+                    lines.append(make("accepted", **slots))
+                outcome = rng.random()
+                run = outcome < 0.75
+                if 0.5 <= outcome < 0.75:
+                    src += " -o wide"  # edited before it ran
+            if run:
+                lines.append(make("started", **slots))
+                lines.append(make("executed", **slots, **{"@SRC": src + "\\n"}))
+        lines.append(make("end", **{"@S": s}))
+        yield from lines[: count - made]
+        made += len(lines)
+        session += 1
+
+
+def _write_log(log_dir: Path, lines: Iterator[str]) -> int:
+    writer = SegmentWriter(log_dir, max_file_bytes=64 << 20, fsync=False)
+    written, chunk = 0, []
+    try:
+        for text in lines:
+            chunk.append(text)
+            if len(chunk) == 20_000:
+                writer.write("".join(chunk).encode())
+                written += len(chunk)
+                chunk = []
+        if chunk:
+            writer.write("".join(chunk).encode())
+            written += len(chunk)
+    finally:
+        writer.close()
+    return written
+
+
+def _decode_all(log_dir: Path, skip_lines: int = 0) -> int:
+    from cairn.learnlog._reader import log_paths
+
+    n = 0
+    for path in log_paths(log_dir):
+        with open(path, "rb") as f:
+            for line in f:
+                n += 1
+                if n > skip_lines:
+                    json.loads(line)
+    return n - skip_lines
+
+
+def _analyze_mix(events: int, suggested: float) -> dict[str, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="cairn-bench-analyze-"))
+    log_dir = tmp / "logs"
+    templates = _templates()
+    written = _write_log(log_dir, _synthetic(events, 0, templates, suggested=suggested))
+    size = sum(p.stat().st_size for p in log_dir.glob("*.jsonl"))
+    raw = _timed(lambda: _decode_all(log_dir))
+    kv = SQLiteKV(tmp / "cairn.db")
+    analyzer = Analyzer(kv, log_dir)
+    start = time.perf_counter()
+    counts = analyzer.run()
+    full_s = time.perf_counter() - start
+    assert counts.events == written, counts
+    more = _write_log(log_dir, _synthetic(1000, events, templates, suggested=suggested))
+    start = time.perf_counter()
+    again = analyzer.run()
+    inc_s = time.perf_counter() - start
+    assert again.events == more, again
+    raw_inc = _timed(lambda: _decode_all(log_dir, skip_lines=written))
+    kv.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "events": written,
+        "mib": size / 2**20,
+        "rate": written / full_s,
+        "raw_rate": written / raw,
+        "full_ms": full_s * 1000,
+        "inc_ms": inc_s * 1000,
+        "raw_inc_ms": raw_inc * 1000,
+        "suggested": counts.suggested,
+        "executed": counts.executed,
+    }
+
+
+def analyzer_bench(events: int) -> None:
+    print(f"\n2. analyzer: {events:,} synthetic events into a SQLite store (target >= 200k/s)")
+    print(
+        f"{'log':<26} {'MiB':>5} {'events/s':>10} {'json.loads/s':>13} {'ratio':>6}"
+        f" {'full ms':>8} {'+1k ms':>7} {'ratio':>7} {'1k json ms':>10} {'target':>7}"
+    )
+    for label, share in (("typical: 1/4 suggested", 0.25), ("every cell suggested", 1.0)):
+        r = _analyze_mix(events, share)
+        ok = "ok" if r["rate"] >= 200_000 else "MISSED"
+        print(
+            f"{label:<26} {r['mib']:>5.0f} {r['rate']:>10,.0f} {r['raw_rate']:>13,.0f}"
+            f" {r['rate'] / r['raw_rate']:>6.2f} {r['full_ms']:>8.0f} {r['inc_ms']:>7.1f}"
+            f" {r['inc_ms'] / r['full_ms']:>7.4f} {r['raw_inc_ms']:>10.1f} {ok:>7}"
+        )
+        print(f"{'':<26} ({r['suggested']:,} suggested cells, {r['executed']:,} of them run)")
+
+
+# -- 3. end to end with the local model ------------------------------------------------------
+
+
+def local_bench(runs: int) -> None:
+    runbooks = load_dataset(DATASET)
+    model = LocalModel()
+    embedder = open_embedder("local")
+    index = ExampleIndex(MemoryKV(), embedder)
+    rng = random.Random(3)
+    cases = []
+    for runbook in runbooks[30:]:  # learned from the first 30; walked through after
+        for case in runbook.cases():
+            context = [
+                c
+                if c.kind != "code"
+                else dataclasses.replace(c, exit_code=0, outputs=_outputs(rng))
+                for c in case.context
+            ]
+            cases.append(context)
+    for runbook in runbooks[:30]:
+        index.add(learn(runbook))
+    cases = cases[: runs + 2]
+
+    async def one(context: list[ContextCell]) -> tuple[float, float, int, int, bool]:
+        start = time.perf_counter()
+        examples = index.search(query_text(context, len(context)))
+        prompt = prepare(model, context, len(context), examples)
+        try:
+            await suggest(model, context, len(context), examples=examples, prompt=prompt)
+            found = True
+        except SuggestError:  # a reply without a code cell: the user waited all the same
+            found = False
+        total = time.perf_counter() - start
+        # Baseline: llama.cpp alone on the same text, same limits, same stop sequences.
+        llm = model._load().llm
+        kwargs = model._kwargs(prompt.request)
+        assert render_prompt(prompt.request.messages) == kwargs["prompt"]
+        b0 = time.perf_counter()
+        out = llm.create_completion(**kwargs)  # type: ignore[arg-type]
+        base = time.perf_counter() - b0
+        reply_tokens = out["usage"]["completion_tokens"]  # type: ignore[index]
+        return total, base, prompt.tokens, reply_tokens, found
+
+    async def go() -> list[tuple[float, float, int, int, bool]]:
+        return [await one(context) for context in cases][2:]  # two to warm up
+
+    results = asyncio.run(go())
+    totals = [r[0] * 1000 for r in results]
+    bases = [r[1] * 1000 for r in results]
+    print(f"\n3. end to end, local model ({model.name}, llama.cpp, {os.cpu_count()} cores), warm:")
+    print(f"{'measure':<44} {'p50 ms':>8} {'p95 ms':>8}")
+    print(
+        f"{'suggest(): retrieve + prompt + decode + parse':<44} {_pct(totals, 0.5):>8.0f}"
+        f" {_pct(totals, 0.95):>8.0f}"
+    )
+    print(
+        f"{'baseline: llama.cpp completion, same prompt':<44} {_pct(bases, 0.5):>8.0f}"
+        f" {_pct(bases, 0.95):>8.0f}"
+    )
+    print(
+        f"ratio p50: {_pct(totals, 0.5) / _pct(bases, 0.5):.2f}x over {len(results)} suggestions;"
+        f" prompt tokens p50 {statistics.median([r[2] for r in results]):.0f},"
+        f" reply tokens p50 {statistics.median([r[3] for r in results]):.0f};"
+        f" {sum(not r[4] for r in results)} replies without a code cell;"
+        f" target p50 <= 1000 ms: {'ok' if _pct(totals, 0.5) <= 1000 else 'MISSED'}"
+    )
+
+
+def _outputs(rng: random.Random) -> tuple[OutputPart, ...]:
+    return (OutputPart("stdout", _output(rng, rng.randint(2, 8))),)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--context-runs", type=int, default=40)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--suggestions", type=int, default=30)
+    parser.add_argument("--skip-local", action="store_true")
+    args = parser.parse_args()
+    context_bench(args.examples, args.context_runs)
+    analyzer_bench(args.events)
+    if not args.skip_local:
+        local_bench(args.suggestions)
+
+
+if __name__ == "__main__":
+    main()
