@@ -8,6 +8,7 @@ vocabulary, the estimate); `Spy` only wraps one to see how much text it was give
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 from typing import Any
@@ -731,6 +732,45 @@ def test_completion_prompts_open_a_fence_for_the_reply(cl100k: Tokenizer) -> Non
     chat = build_prompt(cells, 3, tokenizer=cl100k)
     assert (chat.prefill, chat.request.options.stop) == ("", ())
     assert [m.role for m in chat.request.messages] == ["system", "user"]
+
+
+def test_a_completion_puts_the_examples_commands_after_the_runbook(cl100k: Tokenizer) -> None:
+    cells = [markup("# Disk full"), code("df -h", language="sh"), markup("Find what is big.")]
+    examples = [Example("e1", "what is big in /var", "du -xsh /var/* | sort -h")]
+    prompt = build_prompt(cells, 3, examples=examples, tokenizer=cl100k, style="completion")
+    user = prompt.request.messages[0].content
+    assert user.startswith("# Disk full")  # the runbook first: the same start every step
+    runbook_end = user.index("Find what is big.")
+    command = user.index("du -xsh /var/* | sort -h")
+    assert runbook_end < command  # the learned command right before the reply
+    assert "what is big in /var" not in user  # the example's own context is left out
+    bare = build_prompt(cells, 3, tokenizer=cl100k, style="completion")
+    assert user.startswith(bare.request.messages[0].content)
+
+
+def test_a_completion_window_moves_in_steps_so_its_start_stays_put(cl100k: Tokenizer) -> None:
+    """Consecutive suggestions in a long runbook begin with the same text (a local model
+    then re-reads only the end), except every few cells."""
+    cells = [markup("# Restart the queue workers")] + [
+        code(f"echo step {i:02d}", OutputPart("stdout", f"done {i:02d}\n" * 5), exit_code=0)
+        for i in range(1, 60)
+    ]
+    budget = Budget(total=900, reply=100, examples=0)
+    starts, prompts = [], []
+    for cursor in range(30, 60):
+        prompt = build_prompt(cells, cursor, tokenizer=cl100k, budget=budget, style="completion")
+        first = re.search(r"echo step (\d\d)", prompt.notebook)
+        assert first is not None and prompt.cells_dropped > 0
+        starts.append(int(first.group(1)))
+        prompts.append(prompt.request.messages[0].content)
+        assert prompt.tokens <= budget.prompt
+    assert all(start % 4 == 0 for start in starts)
+    changes = sum(a != b for a, b in itertools.pairwise(starts))
+    assert changes <= len(starts) // 4 + 1
+    # Between two changes, each prompt extends the one before.
+    for a, b, before, after in zip(starts, starts[1:], prompts, prompts[1:], strict=False):
+        if a == b:
+            assert after.startswith(before.rsplit("\n\n", 1)[0])
 
 
 def test_an_empty_notebook_still_asks_for_a_first_cell(cl100k: Tokenizer) -> None:

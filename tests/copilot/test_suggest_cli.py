@@ -216,3 +216,49 @@ def test_an_accepted_suggestion_run_as_suggested_shows_in_stats(
     assert row["model"] == "openai:x"
     assert (row["shown"], row["accepted"], row["executed_as_suggested"]) == (2, 1, 1)
     assert row["not_executed"] == 1
+
+
+def test_an_anthropic_model_gets_the_same_outputs(tmp_path: Path, ran: Path) -> None:
+    """Another provider of the LLM layer, through its own SDK and wire format."""
+    from ..llm.fake_anthropic import FakeAnthropic
+
+    fake = FakeAnthropic()
+    try:
+        cfg = tmp_path / "cfg"
+        (cfg / "cairn.toml").write_text(f'[llm.anthropic]\nbase_url = "{fake.base_url}"\n')
+        fake.script.append(Behaviour(text="```sh\nsudo du -xsh /var/log/* | sort -h\n```"))
+        env = {"ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef"}
+        out = _cairn(tmp_path, "suggest", str(ran), "-m", "anthropic:claude-x", "--json", env=env)
+        assert out.returncode == 0, out.stderr
+        (result,) = json.loads(out.stdout)
+        assert result["model"] == "anthropic:claude-x"
+        assert result["cells"][-1]["source"] == "sudo du -xsh /var/log/* | sort -h\n"
+        (request,) = [s for s in fake.seen if s.path.endswith("/v1/messages")]
+        sent = json.dumps(request.body)
+        assert "/dev/sda1 97%" in sent and "du: cannot read /var/secret" in sent
+        assert "stateful.runme" not in sent
+    finally:
+        fake.close()
+
+
+def test_a_model_that_does_not_answer_in_time_changes_nothing(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\nls\n```", first_token_delay=5.0))
+    before = ran.read_text()
+    out = _cairn(
+        tmp_path,
+        "suggest",
+        str(ran),
+        "-m",
+        "openai:x",
+        "--timeout",
+        "0.5",
+        "--accept",
+        env=_env(fake),
+    )
+    assert out.returncode == 2
+    assert "did not answer within 0.5s" in out.stderr and "Traceback" not in out.stderr
+    assert ran.read_text() == before
+    events = [e for _, e in read_events(tmp_path / "cfg" / "logs")]
+    assert not [e for e in events if e["type"].startswith("suggestion.")]

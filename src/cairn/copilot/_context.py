@@ -433,8 +433,7 @@ EXAMPLES_HEADING = (
     "## Examples\n\nSituations like this one from earlier runbooks, each with the cell "
     "that was run next."
 )
-COMPLETION_EXAMPLES_HEADING = "# Steps from earlier runbooks"
-_RULE = "---"  # between the examples and the runbook, in a completion
+COMPLETION_EXAMPLES_HEADING = "Commands the team ran at this step in earlier runbooks:"
 EMPTY = "(no cells yet)"
 
 
@@ -625,17 +624,17 @@ class _Renderer:
         block = self.block(dataclasses.replace(cell, source=source), outputs=False)
         return block if block.tokens <= room else None
 
-    def fit(self, cell: ContextCell, room: int, first: bool) -> _Part | None:
-        """The fullest form of the cell that fits `room`: whole, without its outputs, or
-        (the cell nearest the cursor only) cut."""
+    def fit(self, cell: ContextCell, room: int, first: bool, bare: bool = True) -> _Part | None:
+        """The fullest form of the cell that fits `room`: whole, without its outputs (if
+        `bare`), or (the cell nearest the cursor only) cut."""
         if len(cell.source) <= room * _MAX_CHARS_PER_TOKEN:  # else it surely does not fit
             whole = self.block(cell)
             if whole.tokens <= room:
                 return whole
-            if cell.kind == "code" and cell.outputs:
-                bare = self.block(cell, outputs=False)
-                if bare.tokens <= room:
-                    return bare
+            if (bare or first) and cell.kind == "code" and cell.outputs:
+                without = self.block(cell, outputs=False)
+                if without.tokens <= room:
+                    return without
         return self.squeezed(cell, room) if first else None
 
     def title(self, cell: ContextCell) -> _Part | None:
@@ -694,8 +693,13 @@ class _Window:
         return _join(blocks, "\n\n", tokenizer)
 
 
-def _choose(cells: Sequence[ContextCell], renderer: _Renderer, room: int) -> _Window:
-    """Fill `room` tokens with the cells nearest the end of `cells`, newest first."""
+def _choose(
+    cells: Sequence[ContextCell], renderer: _Renderer, room: int, *, steady: bool = False
+) -> _Window:
+    """Fill `room` tokens with the cells nearest the end of `cells`, newest first. With
+    `steady`, a cell other than the newest is shown whole or not at all (never without
+    its outputs to squeeze it in), so that its text does not depend on the cells after
+    it: the prompts of consecutive positions then share their beginning."""
     window = _Window(len(cells))
     if len(cells) >= 2:
         window.title = renderer.title(cells[0])
@@ -706,12 +710,27 @@ def _choose(cells: Sequence[ContextCell], renderer: _Renderer, room: int) -> _Wi
     for i in range(len(cells) - 1, -1, -1):
         if i == 0 and window.title is not None:
             left += window.title.tokens + 1  # cell 0 itself would replace its title
-        block = renderer.fit(cells[i], left, first=not window.chosen)
+        block = renderer.fit(cells[i], left, first=not window.chosen, bare=not steady)
         if block is None:
             break
         window.chosen.append((i, block))
         left -= block.tokens + 1  # and the blank line between blocks
     return window
+
+
+_WINDOW_STEP = 4  # a completion's window starts at a multiple of this many cells
+
+
+def _steady(window: _Window) -> None:
+    """When earlier cells must go, let the window start at a multiple of `_WINDOW_STEP`
+    (dropping up to that many cells more): as the cursor moves on, the start, and so
+    the prompt's beginning, stays the same for several suggestions, and a local model
+    re-reads only what changed instead of the whole prompt."""
+    if window.lowest == 0:
+        return  # nothing left out
+    start = -(-window.lowest // _WINDOW_STEP) * _WINDOW_STEP
+    while len(window.chosen) > 1 and window.chosen[-1][0] < start:
+        window.chosen.pop()
 
 
 # -- examples -----------------------------------------------------------------------------
@@ -720,7 +739,7 @@ def _choose(cells: Sequence[ContextCell], renderer: _Renderer, room: int) -> _Wi
 def _example(example: Example, number: int, style: Style, tokenizer: Tokenizer) -> _Part:
     cell = _fenced(example.language, example.cell, tokenizer)
     if style == "completion":
-        return _join([_part(example.query.strip(), tokenizer), cell], "\n\n", tokenizer)
+        return cell  # after the runbook, right before the reply: the command is what counts
     pieces = [
         _part(f"### Example {number}", tokenizer),
         _fenced("text", example.query.strip(), tokenizer),
@@ -739,8 +758,6 @@ def _choose_examples(
     chosen: list[_Part] = []
     sep = tokenizer.count("\n\n")
     used = tokenizer.count(_examples_heading(style)) + sep
-    if style == "completion":
-        used += tokenizer.count(_RULE) + sep
     for example in examples:
         if len(example.query) + len(example.cell) > room * _MAX_CHARS_PER_TOKEN:
             continue  # surely too long, and not worth tokenizing to find out
@@ -771,14 +788,18 @@ def _messages(
 ) -> tuple[tuple[Message, ...], int]:
     """The messages of the prompt and their tokens (message overheads included)."""
     part = functools.partial(_part, tokenizer=tokenizer)
-    sections = [part(_examples_heading(style)), *examples] if examples else []
+    shown = [part(_examples_heading(style)), *examples] if examples else []
     if style == "chat":
-        sections += [part("## Notebook"), notebook if notebook.text else part(EMPTY), part(ASK)]
+        sections = [*shown, part("## Notebook"), notebook if notebook.text else part(EMPTY)]
+        sections.append(part(ASK))
         first = part(SYSTEM)
     else:
-        # A base model continues a document: the runbook, then an opened code fence (a
-        # trailing assistant message is the reply's prefill).
-        sections += [part(_RULE), notebook] if examples else [notebook]
+        # A base model continues a document: the runbook, the examples' commands, then an
+        # opened code fence (a trailing assistant message is the reply's prefill). The
+        # runbook comes first so that the next suggestion in the same runbook starts
+        # with the same text: a local model then re-reads only what changed (llama.cpp
+        # keeps the longest common prefix of its last prompt evaluated).
+        sections = [notebook, *shown]
     user = _join(sections, "\n\n", tokenizer)
     if style == "chat":
         pair = (first, user)
@@ -829,7 +850,10 @@ def build_prompt(
     if shown:
         _, with_examples = _messages(style, shown, empty, prefill, tokenizer)
         room = budget.prompt - with_examples - tokenizer.count("\n\n")
-    window = _choose(before, _Renderer(tokenizer, budget.per_output), room)
+    steady = style == "completion"  # a local model reuses the prefix it evaluated last
+    window = _choose(before, _Renderer(tokenizer, budget.per_output), room, steady=steady)
+    if steady:
+        _steady(window)
     return _finish(window, shown, style, prefill, tokenizer, budget)
 
 

@@ -64,6 +64,17 @@ class Settings:
     max_tokens: int = 160
 
 
+def default_budget(model: Model) -> Budget:
+    """The prompt budget for `model`. The local model decodes ~40 tokens/s on two cores,
+    so its reply is capped at 128 tokens (a runbook cell rarely needs more; a reply cut
+    short still parses); its context window is its `n_ctx`."""
+    from ._context import Budget
+
+    if model.provider == "local":
+        return Budget(total=int(getattr(model, "n_ctx", 2048)), reply=128)
+    return Budget()
+
+
 def prepare(
     model: Model,
     cells: Sequence[ContextCell],
@@ -74,7 +85,7 @@ def prepare(
     budget: Budget | None = None,
 ) -> Prompt:
     """The prompt for a suggestion after `cells[:cursor]`."""
-    from ._context import Budget, build_prompt
+    from ._context import build_prompt
     from ._tokens import tokenizer_for
 
     if not 0 <= cursor <= len(cells):
@@ -84,7 +95,7 @@ def prepare(
         cursor,
         examples=examples,
         tokenizer=tokenizer or tokenizer_for(model.provider, model.name),
-        budget=budget or Budget(),
+        budget=budget or default_budget(model),
         style=style_for(model),
     )
 
