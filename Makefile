@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python bench/vectors.py
 	$(BIN)/python bench/learnlog.py
 	$(BIN)/python bench/recorder.py
+	$(BIN)/python bench/suggest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

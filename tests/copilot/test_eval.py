@@ -383,6 +383,16 @@ def test_the_curve_has_cumulative_and_rolling_rates() -> None:
     assert summary.curve[WINDOW].rolling_exact_match_rate == pytest.approx(1 / WINDOW)
 
 
+def test_the_curve_has_a_rolling_mean_distance() -> None:
+    distances = [10] * WINDOW + [2] * WINDOW
+    summary = summarize("learning", [_result(False, i, d) for i, d in enumerate(distances)])
+    assert summary.curve[0].rolling_mean_distance == 10.0
+    assert summary.curve[WINDOW].rolling_mean_distance == pytest.approx(
+        (10 * (WINDOW - 1) + 2) / WINDOW
+    )
+    assert summary.curve[-1].rolling_mean_distance == 2.0
+
+
 def test_mean_distance_averages_over_cases() -> None:
     summary = summarize("learning", [_result(False, 0, 3), _result(True, 0, 0)])
     assert summary.mean_distance == 1.5
@@ -396,7 +406,7 @@ def test_to_json_is_plain_data_with_stable_keys(dataset: list[Runbook]) -> None:
     data = report.to_json()
     assert json.loads(json.dumps(data)) == data
     assert data == report.to_json()
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["runbooks"] == 3
     assert [a["arm"] for a in data["arms"]] == list(ARMS)
     assert set(data["arms"][0]) == {
@@ -412,6 +422,7 @@ def test_to_json_is_plain_data_with_stable_keys(dataset: list[Runbook]) -> None:
         "examples_seen",
         "exact_match_rate",
         "rolling_exact_match_rate",
+        "rolling_mean_distance",
     }
     assert len(data["results"]) == 15
     assert set(data["results"][0]) == {

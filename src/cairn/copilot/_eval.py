@@ -33,7 +33,7 @@ from ._types import ContextCell, Example
 ARMS = ("baseline", "learning", "retrieval")
 K = 3  # examples retrieved per case
 WINDOW = 20  # cases in the rolling exact-match rate
-SCHEMA_VERSION = 1  # of EvalReport.to_json()
+SCHEMA_VERSION = 2  # of EvalReport.to_json(); 2: curve points gained rolling_mean_distance
 
 Predict = Callable[[Sequence[ContextCell], Sequence[Example]], str]
 # judge(expected, predicted, context) -> whether the prediction does the same thing
@@ -84,6 +84,7 @@ class CurvePoint:
     examples_seen: int
     exact_match_rate: float  # over all cases so far
     rolling_exact_match_rate: float  # over the last WINDOW cases
+    rolling_mean_distance: float  # argument distance, over the last WINDOW cases
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,7 @@ def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
     """An arm's totals and its accuracy curve, from its results in replay order."""
     n = len(results)
     hits = [r.exact_match for r in results]
+    distances = [r.distance for r in results]
     judged = [r.judge for r in results if r.judge is not None]
     curve = tuple(
         CurvePoint(
@@ -277,6 +279,7 @@ def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
             examples_seen=r.examples_seen,
             exact_match_rate=sum(hits[: i + 1]) / (i + 1),
             rolling_exact_match_rate=_rate(hits[max(0, i + 1 - WINDOW) : i + 1]),
+            rolling_mean_distance=_mean(distances[max(0, i + 1 - WINDOW) : i + 1]),
         )
         for i, r in enumerate(results)
     )
@@ -294,6 +297,10 @@ def _rate(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
+def _mean(values: Sequence[int]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
 def format_table(report: EvalReport) -> str:
     """The per-arm totals as a plain-text table."""
     header = f"{'arm':<10} {'cases':>6} {'exact match':>12} {'mean distance':>14} {'judge':>8}"
@@ -308,33 +315,42 @@ def format_table(report: EvalReport) -> str:
 
 
 def plot(report: EvalReport, path: Path | str) -> None:
-    """Write a PNG of accuracy vs examples seen, one line per arm (rolling exact-match
-    rate over the last WINDOW cases), atomically. EvalError if it cannot be written."""
+    """Write a PNG of accuracy vs examples seen, one line per arm: the exact-match rate
+    and the mean argument distance over the last WINDOW cases, atomically. EvalError if
+    it cannot be written."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    figure = Figure(figsize=(8, 7), layout="constrained")
     FigureCanvasAgg(figure)  # the Agg canvas: PNG output, no display needed
-    axes = figure.add_subplot()
+    exact, distance = figure.subplots(2, 1, sharex=True)
     for summary in report.arms:
-        xs, ys = _per_step(summary.curve)
-        label = f"{summary.arm} ({100 * summary.exact_match_rate:.0f} % overall)"
-        axes.plot(xs, ys, marker=".", label=label)
-    axes.set_xlabel("examples learned (runbooks replayed in order)")
-    axes.set_ylabel(f"exact match, last {WINDOW} cases (%)")
-    axes.set_ylim(0, 100)
-    axes.grid(alpha=0.3)
-    axes.legend()
+        xs, rates, distances = _per_step(summary.curve)
+        label = f"{summary.arm} ({100 * summary.exact_match_rate:.1f} % overall)"
+        exact.plot(xs, rates, marker=".", label=label)
+        label = f"{summary.arm} ({summary.mean_distance:.2f} overall)"
+        distance.plot(xs, distances, marker=".", label=label)
+    exact.set_ylabel(f"exact match, last {WINDOW} cases (%)")
+    exact.set_ylim(0, 100)
+    distance.set_ylabel(f"argument distance, last {WINDOW} cases")
+    distance.set_ylim(bottom=0)
+    distance.set_xlabel("examples learned (runbooks replayed in order)")
+    for axes in (exact, distance):
+        axes.grid(alpha=0.3)
+        axes.legend()
     _write_atomic(Path(path), lambda f: figure.savefig(f, format="png", dpi=120))
 
 
-def _per_step(curve: Sequence[CurvePoint]) -> tuple[list[int], list[float]]:
-    """One point per number of examples seen: the rate after the last case predicted
+def _per_step(curve: Sequence[CurvePoint]) -> tuple[list[int], list[float], list[float]]:
+    """One point per number of examples seen: the rates after the last case predicted
     with that many (every case of a runbook shares one x)."""
-    last: dict[int, float] = {}
+    last: dict[int, tuple[float, float]] = {}
     for point in curve:
-        last[point.examples_seen] = 100 * point.rolling_exact_match_rate
-    return list(last), list(last.values())
+        last[point.examples_seen] = (
+            100 * point.rolling_exact_match_rate,
+            point.rolling_mean_distance,
+        )
+    return list(last), [r for r, _ in last.values()], [d for _, d in last.values()]
 
 
 def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
