@@ -8,6 +8,7 @@ Importing this package is cheap: numpy, torch and usearch load on first use.
 
 from __future__ import annotations
 
+from ._blas import one_thread as one_blas_thread
 from ._docs import (
     KIND,
     MAX_CHARS,
@@ -55,6 +56,7 @@ __all__ = [
     "embedding_text",
     "index_stats",
     "markdown_docs",
+    "one_blas_thread",
     "open_embedder",
     "reset_embeddings",
     "slugify",

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store import KV, Batch, Fence, ordered
 from . import _hnsw
+from ._blas import one_thread
 from ._errors import VectorIndexError
 from ._hnsw import HNSWParams
 
@@ -184,12 +185,13 @@ class _Matrix:
         """The k best (row, score) pairs among `rows` (all rows when None)."""
         import numpy as np
 
-        if rows is None:
-            scores = self.unit[: self.n] @ query
-            candidates = None
-        else:
-            scores = self.unit[rows] @ query
-            candidates = rows
+        with one_thread():
+            if rows is None:
+                scores = self.unit[: self.n] @ query
+                candidates = None
+            else:
+                scores = self.unit[rows] @ query
+                candidates = rows
         k = min(k, len(scores))
         if k <= 0:
             return []

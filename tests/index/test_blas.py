@@ -1,0 +1,33 @@
+"""The vector index's matrix products run on one BLAS thread, and only they do."""
+
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+from cairn.index import VectorIndex, one_blas_thread
+from cairn.store import MemoryKV
+
+
+def _blas_threads() -> list[int]:
+    return [int(p["num_threads"]) for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_one_blas_thread_limits_inside_and_restores_after() -> None:
+    np.ones(4) @ np.ones(4)  # numpy's BLAS is loaded
+    before = _blas_threads()
+    assert before, "numpy has a BLAS that threadpoolctl can see"
+    with one_blas_thread():
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
+
+
+def test_search_does_not_leave_blas_limited() -> None:
+    before = _blas_threads()
+    index = VectorIndex(MemoryKV(), "t")
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    index.set_many([f"v{i}" for i in range(50)], vectors)
+    best = index.search(vectors[7], 3)
+    assert best[0].id == "v7"
+    assert _blas_threads() == before
