@@ -131,13 +131,24 @@ class Served:
 
 @contextmanager
 def serve(
-    root: Path, config_dir: Path, *, max_executions: int = 8, learning_logs: bool = True
+    root: Path,
+    config_dir: Path,
+    *,
+    max_executions: int = 8,
+    learning_logs: bool = True,
+    max_body_bytes: int = 64 << 20,
 ) -> Iterator[int]:
     """Run a server on a free port in a thread; yields the port."""
     learnlog.configure(config_dir, enabled=learning_logs)
     sock = listen("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
-    config = ServerConfig(root=root, token=TOKEN, port=port, max_executions=max_executions)
+    config = ServerConfig(
+        root=root,
+        token=TOKEN,
+        port=port,
+        max_executions=max_executions,
+        max_body_bytes=max_body_bytes,
+    )
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -147,6 +147,18 @@ def test_a_token_file_option_is_used_instead_of_the_config_dir(tmp_path: Path) -
         assert any(str(token_file) in line for line in lines)
 
 
+def test_max_body_mb_sets_the_request_body_limit(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    with _serving(tmp_path, config_dir, "--max-body-mb", "1") as (url, _):
+        auth = {"Authorization": f"Bearer {(config_dir / 'token').read_text().strip()}"}
+        with httpx.Client(trust_env=False, headers=auth) as client:
+            small = client.post(f"{url}/v1/notebooks/parse", json={"markdown": "x" * 900_000})
+            big = client.post(f"{url}/v1/notebooks/parse", json={"markdown": "x" * 1_100_000})
+    assert small.status_code == 200, small.text
+    assert big.status_code == 413
+    assert "1 MiB" in big.json()["detail"]
+
+
 def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("shared-secret\n", encoding="utf-8")

@@ -46,6 +46,13 @@ def _err(message: str) -> None:
     show_default=True,
     help="Cells running at once; more are refused (429).",
 )
+@click.option(
+    "--max-body-mb",
+    type=click.IntRange(1, 4096),
+    default=64,
+    show_default=True,
+    help="Largest request body (a notebook with its outputs); larger ones get 413.",
+)
 @click.option("--show-token", is_flag=True, help="Print the token at every start (for local use).")
 @click.option("--model", "-m", "model", help="provider:model for suggestions (default: local).")
 @click.option(
@@ -67,6 +74,7 @@ def serve(
     port: int,
     token_file: Path | None,
     max_executions: int,
+    max_body_mb: int,
     show_token: bool,
     model: str | None,
     learn: bool,
@@ -102,6 +110,7 @@ def serve(
         host=host,
         port=port,
         max_executions=max_executions,
+        max_body_bytes=max_body_mb << 20,
         learning_logs=options.learning_logs,
         config_dir=config_dir,
         model=model,

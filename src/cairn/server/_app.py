@@ -20,6 +20,7 @@ from ..notebook import parse, serialize, to_json
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
+from ._limits import BodyLimit
 from ._models import (
     CellSummary,
     FileCells,
@@ -42,7 +43,8 @@ Cairn's local API: runbooks as notebooks, and cells executed with their output s
 
 Every route but `GET /health` needs the token `cairn serve` printed at its first start
 (`Authorization: Bearer <token>`). File paths are relative to the directory the server
-serves and may not leave it.
+serves and may not leave it. A request body over the server's limit (`cairn serve
+--max-body-mb`, 64 MiB unless told) is refused with 413.
 
 ## Executing a cell: `WS /v1/execute`
 
@@ -89,6 +91,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.cairn = state
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
 
     @app.get("/health", response_model=Health, tags=["server"])
     def health() -> Health:

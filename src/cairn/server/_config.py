@@ -8,6 +8,7 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_MAX_EXECUTIONS = 8
+DEFAULT_MAX_BODY_MB = 64  # a notebook with its outputs; larger bodies get 413
 _WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 
@@ -21,6 +22,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     max_executions: int = DEFAULT_MAX_EXECUTIONS  # running at once; more get 429
     max_sessions: int = 256  # idle sessions kept; the least recently used go first
+    max_body_bytes: int = DEFAULT_MAX_BODY_MB << 20  # request bodies; larger get 413
     learning_logs: bool = True  # only reported: the caller opens the learning log
     config_dir: Path | None = None  # cairn.toml (models) and logs/ (outputs for suggestions)
     model: str | None = None  # provider:model for suggestions (None: cairn.toml, else local)
