@@ -31,3 +31,15 @@ def test_search_does_not_leave_blas_limited() -> None:
     best = index.search(vectors[7], 3)
     assert best[0].id == "v7"
     assert _blas_threads() == before
+
+
+def test_a_blas_loaded_after_the_first_search_is_limited_too() -> None:
+    with one_blas_thread():  # the libraries loaded so far are found
+        pass
+    import scipy.linalg  # loads scipy's own OpenBLAS, a second BLAS in the process
+
+    scipy.linalg.blas.sgemv(1.0, np.ones((2, 2), dtype=np.float32), np.ones(2, np.float32))
+    before = _blas_threads()
+    with one_blas_thread():
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
