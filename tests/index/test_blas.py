@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from cairn.index import VectorIndex, one_blas_thread
+from cairn.index import VectorIndex
+from cairn.index._blas import one_thread as one_blas_thread
 from cairn.store import MemoryKV
 
 

@@ -141,8 +141,6 @@ class ExampleIndex:
         cosine score. Nothing is embedded when the index is empty."""
         import numpy as np
 
-        from ..index import one_blas_thread
-
         if k <= 0 or not query.strip() or len(self) == 0:
             return []
         vector = self.embedder.embed([query])[0]
@@ -162,9 +160,7 @@ class ExampleIndex:
         unit = np.stack([v for _, v in found]).astype(np.float32)
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         np.divide(unit, norms, out=unit, where=norms > 0)
-        with one_blas_thread():  # see cairn.index._blas: spinning BLAS threads slow torch
-            similarity = unit @ unit.T
-        picks = mmr([e.score for e, _ in found], similarity, k, mmr_lambda)
+        picks = mmr([e.score for e, _ in found], unit @ unit.T, k, mmr_lambda)
         return [found[i][0] for i in picks]
 
     def close(self) -> None:

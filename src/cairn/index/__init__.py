@@ -8,7 +8,6 @@ Importing this package is cheap: numpy, torch and usearch load on first use.
 
 from __future__ import annotations
 
-from ._blas import one_thread as one_blas_thread
 from ._docs import (
     KIND,
     MAX_CHARS,
@@ -56,7 +55,6 @@ __all__ = [
     "embedding_text",
     "index_stats",
     "markdown_docs",
-    "one_blas_thread",
     "open_embedder",
     "reset_embeddings",
     "slugify",

@@ -13,32 +13,29 @@ from __future__ import annotations
 
 import sys
 import threading
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 _mu = threading.Lock()
-_controller: Any = None
+_controller: ThreadpoolController | None = None
 _modules = -1  # len(sys.modules) when `_controller` was made
 
 
 def one_thread() -> AbstractContextManager[object]:
-    """A context in which numpy's BLAS uses one thread (a no-op without threadpoolctl).
+    """A context in which numpy's BLAS uses one thread.
 
     Finding the loaded BLAS libraries costs ~3 ms, so it is done once, and again only
     after modules were imported since (an import is how another BLAS, scipy's say, gets
     loaded): an up-to-date controller, without paying for it on every search."""
+    from threadpoolctl import ThreadpoolController  # lazily: 24 ms, as numpy is (package doc)
+
     global _controller, _modules
     with _mu:
-        if _controller is None or (_controller is not False and _modules != len(sys.modules)):
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:  # a dependency, but the index must still work without it
-                _controller = False
-            else:
-                _controller = ThreadpoolController()
-                _modules = len(sys.modules)
+        if _controller is None or _modules != len(sys.modules):
+            _controller, _modules = ThreadpoolController(), len(sys.modules)
         controller = _controller
-    if controller is False:
-        return nullcontext()
     limit: AbstractContextManager[object] = controller.limit(limits=1, user_api="blas")
     return limit
