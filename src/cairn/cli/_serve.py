@@ -61,6 +61,12 @@ def _err(message: str) -> None:
     show_default=True,
     help="Learn examples for suggestions from the learning log, in the background.",
 )
+@click.option(
+    "--prefill/--no-prefill",
+    default=True,
+    show_default=True,
+    help="After each run, read the next suggestion's prompt into the local model ahead.",
+)
 @click.option("--store", help="Store of learned examples (default: <config dir>/cairn.db).")
 @click.option(
     "--embedder",
@@ -78,6 +84,7 @@ def serve(
     show_token: bool,
     model: str | None,
     learn: bool,
+    prefill: bool,
     store: str | None,
     embedder: str | None,
 ) -> int:
@@ -117,6 +124,7 @@ def serve(
         learn=learn,
         store=store,
         embedder=embedder,
+        prefill=prefill,
     )
     address = server.url(host, port)
     _say(f"cairn serve: serving {config.root} at {address} (API docs: {address}/docs)")

@@ -15,7 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..llm import ErrorEvent, LLMError, Model, Options, Request, TextDelta, run_sync
+from ..llm import (
+    ErrorEvent,
+    LLMError,
+    Model,
+    Options,
+    Request,
+    TextDelta,
+    Usage,
+    UsageEvent,
+    run_sync,
+)
 from ..notebook import new_ulid
 from ._errors import CopilotError
 from ._types import ContextCell, Example, Suggestion, SuggestResult
@@ -107,15 +117,19 @@ async def _one(
     language: str,
     timeout: float,
     on_text: Callable[[str], None] | None,
-) -> tuple[str, list[Suggestion]]:
+) -> tuple[str, list[Suggestion], Usage]:
     pieces: list[str] = []
+    usage = Usage()
 
     async def read() -> None:
+        nonlocal usage
         async for event in model.stream(request):
             if isinstance(event, TextDelta):
                 pieces.append(event.text)
                 if on_text is not None:
                     on_text(event.text)
+            elif isinstance(event, UsageEvent):
+                usage = event.usage
             elif isinstance(event, ErrorEvent):
                 raise SuggestError(f"{model.provider}:{model.name}: {event.message}")
 
@@ -128,7 +142,7 @@ async def _one(
     except LLMError as exc:
         raise SuggestError(str(exc)) from None
     raw = "".join(pieces)
-    return raw, parse_reply(raw, prefill=prefill, language=language)
+    return raw, parse_reply(raw, prefill=prefill, language=language), usage
 
 
 def _language(cells: Sequence[ContextCell], cursor: int) -> str:
@@ -167,13 +181,21 @@ async def suggest(
         )
         start = time.perf_counter()
         stream_to = on_text if i == 0 else None  # alternatives are shown when complete
-        raw, suggested = await _one(
+        raw, suggested, usage = await _one(
             model, request, prompt.prefill, language, settings.timeout, stream_to
         )
         latency = int((time.perf_counter() - start) * 1000)
         if suggested:
             results.append(
-                SuggestResult(new_ulid(), f"{model.provider}:{model.name}", suggested, latency, raw)
+                SuggestResult(
+                    new_ulid(),
+                    f"{model.provider}:{model.name}",
+                    suggested,
+                    latency,
+                    raw,
+                    prompt_tokens=usage.input_tokens,
+                    cached_tokens=usage.cache_read_tokens,
+                )
             )
     if not results:
         raise SuggestError(

