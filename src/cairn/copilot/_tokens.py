@@ -157,8 +157,6 @@ class GGUFTokenizer:
 _LOCK = threading.Lock()
 _GGUF: dict[str, GGUFTokenizer] = {}
 _TIKTOKEN: dict[str, TiktokenTokenizer] = {}
-# The bundled model's file, once found: finding it checks the file's SHA-256 (~0.2 s).
-_DEFAULT_GGUF: list[str] = []
 
 
 @atexit.register
@@ -178,9 +176,7 @@ def gguf_tokenizer(path: str | None = None) -> GGUFTokenizer:
     try:
         from ..llm._local import _default_path, _quiet_llama_logs
 
-        if not path:  # a race at worst finds the file twice
-            path = _DEFAULT_GGUF[0] if _DEFAULT_GGUF else _default_path()
-            _DEFAULT_GGUF[:] = [path]
+        path = path or _default_path()  # looked up once per process
         key = str(Path(path).resolve())
         with _LOCK:
             if key not in _GGUF:

