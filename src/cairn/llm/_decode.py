@@ -207,7 +207,7 @@ def greedy(
         return count < limit
 
     try:
-        while take(nxt):
+        while limit > 0 and take(nxt):
             draft = drafts.draft(min(DRAFT_TOKENS, limit - count)) if drafts is not None else []
             # Room for the batch: the context cannot hold positions past n_ctx.
             draft = draft[: max(0, llm.n_ctx() - llm.n_tokens - 1)]
