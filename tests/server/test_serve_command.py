@@ -121,6 +121,19 @@ def test_no_learning_logs_starts_anyway_and_says_so(tmp_path: Path) -> None:
         assert response.status_code == 200
 
 
+def test_the_prefill_after_each_run_is_on_by_default_and_no_prefill_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    for args, on in (((), True), (("--no-prefill",), False)):
+        with (
+            _serving(tmp_path, tmp_path / "config", *args) as (url, lines),
+            httpx.Client(trust_env=False) as client,
+        ):
+            health = client.get(f"{url}/health").json()
+        assert health["prefill"] is on, (args, health)
+        assert any("--no-prefill turns it off" in line for line in lines) is on, lines
+
+
 def test_the_token_is_printed_once_and_kept_private(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     with _serving(tmp_path, config_dir) as (url, lines):

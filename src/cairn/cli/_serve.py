@@ -134,6 +134,11 @@ def serve(
         _say(f"cairn serve: learning log in {config_dir / 'logs'}")
     if learn and options.learning_logs:
         _say(f"cairn serve: learning examples for suggestions in {config.store_url()}")
+    if prefill:
+        _say(
+            "cairn serve: after each run, the next suggestion's prompt is read into the"
+            " local model ahead (--no-prefill turns it off)"
+        )
     if not token.stored:
         _say(
             f"cairn serve: cannot store a token in {token.path} ({token.problem});"

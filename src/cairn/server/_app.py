@@ -103,7 +103,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/health", response_model=Health, tags=["server"])
     def health() -> Health:
         """Whether the server is up (no token needed)."""
-        return Health(version=__version__, learning_logs=config.learning_logs)
+        return Health(
+            version=__version__,
+            learning_logs=config.learning_logs,
+            prefill=state.prefill is not None,
+        )
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(_require_token)])
     _notebook_routes(router)

@@ -13,6 +13,10 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
     learning_logs: bool = Field(description="Executions are recorded in the learning log.")
+    prefill: bool = Field(
+        default=False,
+        description="After each run, the next suggestion's prompt is read into the local model.",
+    )
 
 
 class ParseRequest(BaseModel):
