@@ -20,7 +20,7 @@
    the same limits, from an empty cache (what the model alone costs).
 
 Usage: .venv/bin/python bench/suggest.py [--examples 10000] [--events 1000000]
-       [--suggestions 30] [--skip-local]
+       [--suggestions 30] [--skip-local] [--only context|analyzer|local]
 """
 
 from __future__ import annotations
@@ -633,10 +633,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--suggestions", type=int, default=30)
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument(
+        "--only",
+        choices=["context", "analyzer", "local"],
+        help="run one section (1: context, 2: analyzer, 3: local model)",
+    )
     args = parser.parse_args()
-    context_bench(args.examples, args.context_runs)
-    analyzer_bench(args.events)
-    if not args.skip_local:
+    if args.only in (None, "context"):
+        context_bench(args.examples, args.context_runs)
+    if args.only in (None, "analyzer"):
+        analyzer_bench(args.events)
+    if args.only == "local" or (args.only is None and not args.skip_local):
         local_bench(args.suggestions)
 
 
