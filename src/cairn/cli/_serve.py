@@ -136,8 +136,8 @@ def serve(
         _say(f"cairn serve: learning examples for suggestions in {config.store_url()}")
     if prefill:
         _say(
-            "cairn serve: after each run, the next suggestion's prompt is read into the"
-            " local model ahead (--no-prefill turns it off)"
+            "cairn serve: with the local model, the next suggestion's prompt is read ahead"
+            " after each run (--no-prefill turns it off)"
         )
     if not token.stored:
         _say(
