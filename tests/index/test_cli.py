@@ -129,6 +129,27 @@ def test_search_of_an_empty_index_finds_nothing(docs: Path) -> None:
     assert plain.returncode == 0 and "no matches" in plain.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [("search", "anything"), ("search", "anything", "--json"), ("stats",)]
+)
+def test_read_commands_refuse_a_store_that_does_not_exist(
+    docs: Path, command: tuple[str, ...]
+) -> None:
+    result = cairn("index", *command, "--store", "typo/x.db", cwd=docs)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "cairn: error: typo/x.db: no such store; check the path (reading never creates one)"
+    ]
+    assert not (docs / "typo").exists() and not (docs / "config" / "cairn.db").exists()
+
+
+def test_add_creates_the_store_it_is_given(docs: Path) -> None:
+    added = cairn("index", "add", "docs", "--store", "new/x.db", "--embedder", "hash", cwd=docs)
+    assert added.returncode == 0, added.stderr
+    stats = cairn("index", "stats", "--store", "new/x.db", "--json", cwd=docs)
+    assert stats.returncode == 0 and json.loads(stats.stdout)["docs"] == 4
+
+
 def test_unreachable_embeddings_server_is_one_line_and_writes_no_vectors(docs: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

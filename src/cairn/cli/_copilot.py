@@ -54,7 +54,8 @@ def _context(
     cells = cells_from_notebook(nb)
     if not outputs and not examples:
         return cells, []
-    kv = open_store(store or default_store_path())
+    # An explicit --store must exist: suggesting only reads it (a typo is not a new store).
+    kv = open_store(store or default_store_path(), must_exist=store is not None)
     try:
         if outputs:
             log_dir = settings().resolved_config_dir() / "logs"

@@ -47,10 +47,12 @@ model_option = click.option(
 
 
 @contextmanager
-def _store(url: str | None) -> Iterator[KV]:
+def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
+    """The store at `url` (default: the config dir's). Read-only commands refuse a
+    `--store` that does not exist rather than create an empty one."""
     from ..store import open_store
 
-    kv = open_store(url)
+    kv = open_store(url, must_exist=read_only and url is not None)
     try:
         yield kv
     finally:
@@ -177,7 +179,7 @@ def search(
     """Search the docs by meaning: the k most similar sections, best first."""
     from ..index import Docs, VectorIndex
 
-    with _store(store_url) as kv:
+    with _store(store_url, read_only=True) as kv:
         matches = []
         if len(VectorIndex(kv, INDEX_NAME)):  # an empty index needs no model loaded
             chosen, index = _embedder(kv, embedder, base_url, model)
@@ -216,7 +218,7 @@ def stats(as_json: bool, store_url: str | None) -> None:
     """What the index holds: docs, vectors, dimensions, sizes."""
     from ..index import index_stats
 
-    with _store(store_url) as kv:
+    with _store(store_url, read_only=True) as kv:
         numbers = index_stats(kv, INDEX_NAME)
     if as_json:
         print(json.dumps(numbers, indent=2))

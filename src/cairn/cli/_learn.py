@@ -33,10 +33,12 @@ store_option = click.option(
 
 
 @contextmanager
-def _store(url: str | None) -> Iterator[KV]:
+def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
+    """The store at `url` (default: the config dir's). Read-only commands refuse a
+    `--store` that does not exist rather than create an empty one."""
     from ..store import open_store
 
-    kv = open_store(url)
+    kv = open_store(url, must_exist=read_only and url is not None)
     try:
         yield kv
     finally:
@@ -162,7 +164,7 @@ def stats(store_url: str | None, as_json: bool) -> None:
     from ..copilot._analyze import Analyzer
     from ..copilot._analyze import stats as model_stats
 
-    with _store(store_url) as kv:
+    with _store(store_url, read_only=True) as kv:
         Analyzer(kv, _log_dir()).run()
         rows = _rows(model_stats(kv))
     if as_json:

@@ -29,11 +29,16 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("CAIRN_CONFIG_DIR") or Path.home() / ".cairn")
 
 
-def open_store(url: str | os.PathLike[str] | None = None) -> KV:
+def open_store(url: str | os.PathLike[str] | None = None, *, must_exist: bool = False) -> KV:
     """Open a store: a PostgreSQL URL, `sqlite:///path`, a file path, `memory:`, or the
-    default SQLite file `<config dir>/cairn.db`."""
+    default SQLite file `<config dir>/cairn.db`.
+
+    A SQLite file is created when missing, unless `must_exist=True` (for commands that
+    only read): then a missing file raises StoreError and nothing is created. PostgreSQL
+    databases are never created here, and `memory:` is always new.
+    """
     if url is None:
-        return SQLiteKV(default_config_dir() / "cairn.db")
+        return SQLiteKV(default_config_dir() / "cairn.db", must_exist=must_exist)
     text = os.fspath(url)
     if text.startswith(("postgres://", "postgresql://")):
         from ._postgres import PostgresKV  # imported lazily: psycopg is only needed here
@@ -43,7 +48,7 @@ def open_store(url: str | os.PathLike[str] | None = None) -> KV:
         return MemoryKV()
     if text.startswith("sqlite://"):
         text = text.removeprefix("sqlite://")
-    return SQLiteKV(text)
+    return SQLiteKV(text, must_exist=must_exist)
 
 
 __all__ = [

@@ -53,25 +53,53 @@ def _translate(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"{path}: {text}")
 
 
+def _missing(path: Path) -> StoreError:
+    return StoreError(f"{path}: no such store; check the path (reading never creates one)")
+
+
 class SQLiteKV(KV):
-    """KV in one SQLite file. `durable=True` (default) fsyncs every commit."""
+    """KV in one SQLite file. `durable=True` (default) fsyncs every commit.
+
+    The file (and its directory) is created when missing, unless `must_exist=True`:
+    then a missing file raises StoreError and nothing is created, for callers that
+    only read (a mistyped path should not turn into a new, empty store).
+    """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, durable: bool = True, timeout: float = 30.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = True,
+        timeout: float = 30.0,
+        must_exist: bool = False,
     ) -> None:
         self.path = Path(path)
         self._lock_dir = self.path.with_name(self.path.name + ".locks")
         self._mu = threading.RLock()
         self._held: dict[str, tuple[int, int]] = {}  # name -> (fd, token)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if must_exist:
+                if not self.path.is_file():
+                    raise _missing(self.path)
+                # mode=rw: SQLite itself refuses to create the file, should it vanish
+                # between the check above and this open.
+                target: str | Path = f"{self.path.absolute().as_uri()}?mode=rw"
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                target = self.path
             self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                target,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=must_exist,
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
+            if must_exist and not self.path.exists():
+                raise _missing(self.path) from None
             raise _translate(self.path, exc) from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot open: {exc.strerror}") from None
