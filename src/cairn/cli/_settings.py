@@ -7,6 +7,7 @@ They may be given before the command (`cairn --config-dir X run …`) or after i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
+
+from ..privacy import tighten
 
 if TYPE_CHECKING:
     from ..kernel import CellResult, CellSpec, Program
@@ -33,9 +36,13 @@ class Settings:
     learning_logs: bool = True
 
     def resolved_config_dir(self) -> Path:
-        if self.config_dir is not None:
-            return self.config_dir
-        return Path(os.environ.get("CAIRN_CONFIG_DIR") or Path.home() / ".cairn")
+        """The config dir; if it exists, it is made the owner's alone (an older Cairn or a
+        loose umask may have left it readable by others). Cairn creates it 0700."""
+        path = self.config_dir or Path(os.environ.get("CAIRN_CONFIG_DIR") or Path.home() / ".cairn")
+        with contextlib.suppress(OSError):  # not ours to change: use it as it is
+            tighten(path)
+            tighten(path / "cairn.toml")
+        return path
 
     def open_learning_log(self) -> Recorder:
         """The learning log for this command; a clear error if it cannot be written."""

@@ -15,8 +15,10 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..privacy import default_redactor
 from ..store import KV, ordered
 from ._errors import CopilotError
 from ._types import Example
@@ -110,10 +112,17 @@ class ExampleIndex:
     def add(self, examples: Iterable[Example]) -> int:
         """Store the examples not stored yet (by id; the first of equal ids wins) and embed
         their queries, `batch_size` at a time. Returns how many were new."""
+        redactor = default_redactor()
         new: dict[str, Example] = {}
         for example in examples:
             if example.id not in new and example.id not in self.vectors:
-                new[example.id] = example
+                # Queries come from runbook files as they are on disk: secrets in them
+                # must not reach the store, an embedding API or, retrieved, a prompt.
+                new[example.id] = replace(
+                    example,
+                    query=redactor.redact(example.query),
+                    cell=redactor.redact(example.cell),
+                )
         pending = list(new.values())
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start : start + self.batch_size]

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..privacy import default_redactor
 from ..store import KV
 from ..store.timed import Collection, Entry, Watcher
 from ._embedder import Embedder
@@ -74,11 +75,15 @@ class Docs:
     def add(self, docs: Iterable[Doc]) -> list[str]:
         """Store docs in one atomic batch; returns the ids of those new or changed.
 
-        Raises IndexingError, with nothing written, if any doc is malformed.
+        Secrets in a doc are redacted before it is stored (and so before it is embedded,
+        perhaps by a remote API). Raises IndexingError, with nothing written, if any doc is
+        malformed.
         """
+        redact = default_redactor().redact
         latest: dict[str, Doc] = {}
         for doc in docs:
-            latest[_check(doc).id] = doc
+            _check(doc)
+            latest[doc.id] = Doc(doc.id, redact(doc.title), redact(doc.text))
         changed = [doc for doc in latest.values() if self.get(doc.id) != doc]
         self.collection.set_many((doc.id.encode(), _encode(doc)) for doc in changed)
         return [doc.id for doc in changed]

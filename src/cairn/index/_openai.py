@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..privacy import default_redactor
 from ._embedder import as_matrix
 from ._errors import EmbeddingError
 
@@ -125,7 +126,8 @@ class OpenAIEmbedder:
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _embed_batch(self, texts: list[str]) -> NDArray[np.float32]:
-        body = self._post({"model": self.model, "input": texts})
+        redact = default_redactor().redact  # nothing secret leaves for a remote API
+        body = self._post({"model": self.model, "input": [redact(text) for text in texts]})
         rows = _rows(body, len(texts), self.url)
         matrix = as_matrix(rows, len(texts), self._dims, f"embeddings server {self.url}")
         self._dims = int(matrix.shape[1])

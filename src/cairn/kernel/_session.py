@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..privacy import add_secret_values, secret_env_values
 from ._capture import DEFAULT_LIMIT
 from ._errors import KernelError
 from ._process import Execution, OutputCallback, ProcessResult, ProcessSpec
@@ -249,4 +250,8 @@ class Session:
                 changed.append(key)
         if os.path.isdir(cwd):
             self.cwd = cwd
+        # A secret a cell exported (`export DB_PASSWORD=…`) is redacted from then on,
+        # wherever its value goes: outputs, learning events, prompts, the store.
+        exported = {key: self.env[key] for key in changed if key in self.env}
+        add_secret_values(secret_env_values(exported))
         return changed

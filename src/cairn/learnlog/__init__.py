@@ -3,7 +3,8 @@ written durably as JSON lines under `<config dir>/logs/` for the copilot to lear
 
 It is not the console log. It runs at a fixed level that users cannot turn down by
 accident (only `--no-learning-logs` switches it off), secrets are redacted before
-anything reaches disk, and `emit` returns only once the event is on disk.
+anything reaches disk (by `cairn.privacy`, the one redaction choke point), and `emit`
+returns only once the event is on disk.
 
 The one way in is `emit(event)`: every learning event in Cairn goes through it.
 """
@@ -49,8 +50,8 @@ _LAZY = {
     "ReadCounts": "._reader",
     "log_paths": "._reader",
     "read_events": "._reader",
-    "Redactor": "._redact",
-    "redact": "._redact",
+    "Redactor": "..privacy",
+    "redact": "..privacy",
     "RunmeImport": "._runme",
     "import_runme": "._runme",
     "scan_runme": "._runme",

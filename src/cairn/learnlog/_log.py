@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ..privacy import Redactor
+from ..privacy import add_secret_values as _add_shared_secrets
 from ._events import Event
-from ._redact import Redactor
 from ._writer import SegmentWriter
 
 
@@ -207,7 +208,6 @@ class LearningLog:
 
 
 _current: LearningLog | None = None
-_secret_values: set[str] = set()
 _mu = threading.Lock()
 
 
@@ -222,7 +222,7 @@ def configure(config_dir: Path | None, *, enabled: bool = True) -> LearningLog |
             _current.close()
             _current = None
         if enabled and config_dir:
-            _current = LearningLog(Path(config_dir) / "logs", secret_values=_secret_values)
+            _current = LearningLog(Path(config_dir) / "logs")
         return _current
 
 
@@ -231,12 +231,9 @@ def current() -> LearningLog | None:
 
 
 def add_secret_values(values: Iterable[str]) -> None:
-    """Redact these literal values from every event this process emits from now on."""
-    values = list(values)
-    with _mu:
-        _secret_values.update(values)
-        if _current is not None:
-            _current.add_secret_values(values)
+    """Redact these literal values from every event this process emits from now on (and
+    from everything else it persists or sends to a model: see `cairn.privacy`)."""
+    _add_shared_secrets(values)
 
 
 def emit(event: Event, *, wait: bool = True) -> None:

@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..notebook import new_ulid
+from ..privacy import private_dir
 from ._manifest import (
     FILE_PREFIX,
     FILE_SUFFIX,
@@ -51,7 +52,7 @@ class SegmentWriter:
         self._fd = self._lock_fd = -1
         self._name = ""
         self._manifest_id: tuple[int, int, int] | None = None
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(directory)  # 0700 at every level it creates, the config dir included
         self._check_free_space()
         self._lock_fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:

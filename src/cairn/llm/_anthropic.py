@@ -30,6 +30,7 @@ from ._types import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    redacted,
 )
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class AnthropicModel:
         return self._client
 
     def _params(self, request: Request) -> dict[str, Any]:
-        system_text, messages = _messages(request.messages)
+        system_text, messages = _messages(redacted(request).messages)
         o = request.options
         params: dict[str, Any] = {
             "model": self.name,

@@ -36,6 +36,7 @@ from ._types import (
     TextDelta,
     Usage,
     UsageEvent,
+    redacted,
 )
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class LocalModel:
     def _kwargs(self, request: Request) -> dict[str, object]:
         o = request.options
         return {
-            "prompt": render_prompt(request.messages),
+            "prompt": render_prompt(redacted(request).messages),
             "max_tokens": o.max_tokens or _DEFAULT_MAX_TOKENS,
             "temperature": o.temperature if o.temperature is not None else 0.0,
             "stop": [*o.stop, _TURN_STOP],

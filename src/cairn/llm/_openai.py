@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
+from ..privacy import default_redactor
 from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
     Embeddings,
@@ -30,6 +31,7 @@ from ._types import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    redacted,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +109,7 @@ class OpenAIModel:
         return self._client
 
     def _params(self, request: Request) -> dict[str, Any]:
+        request = redacted(request)
         params: dict[str, Any] = {
             "model": self.name,
             "messages": [_message(m) for m in request.messages],
@@ -211,7 +214,9 @@ class OpenAIModel:
 
         try:
             result = await self._sdk().embeddings.create(
-                model=self.name, input=list(texts), encoding_format="float"
+                model=self.name,
+                input=[default_redactor().redact(text) for text in texts],
+                encoding_format="float",
             )
         except openai.OpenAIError as exc:
             raise self._error(exc) from None

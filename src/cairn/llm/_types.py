@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from ..privacy import default_redactor
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -47,6 +49,23 @@ class Request:
     messages: tuple[Message, ...]
     tools: tuple[ToolDef, ...] = ()
     options: Options = field(default_factory=Options)
+
+
+def redacted(request: Request) -> Request:
+    """`request` with every secret in its messages redacted (`cairn.privacy`): what each
+    provider sends, whoever built the request, so no prompt carries a secret to a model."""
+    redactor = default_redactor()
+    messages = tuple(
+        replace(
+            m,
+            content=redactor.redact(m.content),
+            tool_calls=tuple(
+                replace(c, arguments=redactor.redact(c.arguments)) for c in m.tool_calls
+            ),
+        )
+        for m in request.messages
+    )
+    return replace(request, messages=messages)
 
 
 @dataclass(frozen=True)

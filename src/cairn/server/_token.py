@@ -9,6 +9,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..privacy import private_dir
 from ._errors import ServerError
 
 
@@ -53,7 +54,7 @@ def load_or_create_token(path: Path) -> Token:
 def _create(path: Path) -> Token:
     value = secrets.token_urlsafe(32)
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return load_or_create_token(path)  # another server created it first: use theirs

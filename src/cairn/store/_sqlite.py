@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..privacy import private_dir, private_file, tighten
 from ._errors import (
     CorruptStoreError,
     LockError,
@@ -85,7 +86,10 @@ class SQLiteKV(KV):
                 # between the check above and this open.
                 target: str | Path = f"{self.path.absolute().as_uri()}?mode=rw"
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # Owner-only, whatever the umask: SQLite gives the -wal and -shm files it
+                # creates the database file's mode, so creating that one 0600 covers all.
+                private_dir(self.path.parent)
+                private_file(self.path)
                 target = self.path
             self._db = sqlite3.connect(
                 target,
@@ -97,6 +101,8 @@ class SQLiteKV(KV):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
+            for suffix in ("", "-wal", "-shm"):  # made by an older Cairn, perhaps 0644
+                tighten(f"{self.path}{suffix}")
         except sqlite3.Error as exc:
             if must_exist and not self.path.exists():
                 raise _missing(self.path) from None
@@ -181,7 +187,7 @@ class SQLiteKV(KV):
 
     def lock(self, name: str, timeout: float | None = None) -> int:
         self._check_open()
-        self._lock_dir.mkdir(exist_ok=True)
+        private_dir(self._lock_dir)
         fd = os.open(self._lock_file(name), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if timeout is None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ...learnlog._redact import Redactor
+from ...privacy import Redactor
 
 REDACTED = "[REDACTED]"
 DEFAULT_PART_CAP = 64 * 1024  # characters per body

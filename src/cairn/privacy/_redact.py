@@ -1,10 +1,12 @@
-"""Redaction: secrets in a learning event are replaced by `[REDACTED:<kind>]` before the
-event is written.
+"""Redaction: secrets in any text are replaced by `[REDACTED:<kind>]`.
 
-What counts as a secret: the values of secret-looking environment variables (and any
-values the caller names), well-known token formats (GitHub, AWS, OpenAI, Anthropic,
-Slack, Stripe, Google, JWTs, PEM private keys), `Authorization:` headers, passwords in
-URLs and in `password=` pairs, and high-entropy values after token/secret/key keywords.
+What counts as a secret: the values of secret-looking environment variables (of this
+process, and those a session's cells set, registered with `add_secret_values`), any values
+the caller names, and base64 copies of all of those; well-known token formats (GitHub,
+AWS, OpenAI, Anthropic, Slack, Stripe, Google, JWTs, PEM private keys), `Authorization:`
+headers, passwords in URLs and in `password=`/`db_pass=`/`pwd=` pairs, values assigned to
+secret-named variables (`export API_TOKEN=…`), and high-entropy values after
+token/secret/key keywords.
 
 Speed matters (a cell's output is up to 64 KiB and every event passes through here), so
 each rule is its own regex that begins with a literal, which `re` finds with a fast
@@ -14,6 +16,7 @@ combined alternation was 10× slower: `re` then tries every branch at every posi
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import re
@@ -39,6 +42,7 @@ _NOT_SECRET_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_ID_FILE")
 _NOT_SECRET_VALUES = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 MIN_ENV_SECRET_LEN = 6  # shorter values of secret-named env vars are flags, not secrets
 MIN_SECRET_LEN = 4  # shorter values named by the caller would redact half the output
+MIN_BASE64_LEN = 8  # shorter base64 copies of a secret would match by chance
 
 
 def is_secret_name(name: str) -> bool:
@@ -79,6 +83,16 @@ def looks_random(value: str) -> bool:
     return classes >= 2 and _entropy(value) >= 3.0
 
 
+def _plain_value(value: str) -> bool:
+    """A literal value (not `$VAR`, `<placeholder>`, `{{template}}`, a flag word)."""
+    return (
+        len(value) >= MIN_SECRET_LEN
+        and value[0] not in "$<{%*"
+        and not value.startswith(_PLACEHOLDER_START)
+        and value.lower() not in _NOT_SECRET_VALUES
+    )
+
+
 def _any_password(value: str) -> bool:
     return not (
         value.startswith(("$", _PLACEHOLDER_START, "<")) or set(value) <= {"*"} or value == ""
@@ -98,6 +112,12 @@ class _Rule:
     # Redact the first value group that matched (None: the whole match).
     groups: tuple[int, ...] = ()
     accept: Callable[[str], bool] | None = None
+    # The match starts inside an upper-case variable name (`export DB_TOKEN=…`): the whole
+    # name, read backwards from the match, must be secret-named (`is_secret_name`).
+    env_name: bool = False
+    # A check of the text before the match (`text`, the match's start): regexes that
+    # begin with a literal are found by a fast substring search, lookbehinds are not.
+    before: Callable[[str, int], bool] | None = None
 
     # Compiled on first use, not at import (~15 ms for all rules, paid by every `cairn
     # run` otherwise); `re` caches compiled patterns, so later calls are a lookup.
@@ -118,12 +138,28 @@ def _rule(
     nocase: bool = False,
     groups: tuple[int, ...] = (),
     accept: Callable[[str], bool] | None = None,
+    env_name: bool = False,
+    before: Callable[[str, int], bool] | None = None,
 ) -> _Rule:
-    return _Rule(kind, literal, regex, nocase, groups, accept)
+    return _Rule(kind, literal, regex, nocase, groups, accept, env_name, before)
+
+
+def _name_start(text: str, at: int) -> bool:
+    """`at` starts a name or a part of one (`pass=`, `db_pass=`), not a word (`bypass=`)."""
+    return at == 0 or not text[at - 1].isalnum()
+
+
+def _name_part(text: str, at: int) -> bool:
+    """`at` starts the last part of a longer name: `db_pass`, `mysql.pass`."""
+    return at >= 2 and text[at - 1] in "_.-" and text[at - 2].isalnum()
 
 
 _B64 = r"[A-Za-z0-9_-]"
 _QUOTED_VALUE = r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s\"'&;,]+))"
+# A value that ends where a word ends, not at another `=`: in `PASS= DB_PASS=x`, the
+# first pair has no value ("DB_PASS" is the next pair's name).
+# Shorter than MIN_SECRET_LEN is not a secret (`PASS=1`): the regex rules it out in C.
+_PAIR_VALUE = r"(?:\"([^\"\n]{4,})\"|'([^'\n]{4,})'|([^\s\"'&;,=]{4,})(?=[\s\"'&;,]|$))"
 _SEP = r"[a-z0-9_.-]*[\"']?(?:[ \t]*[:=][ \t]*|[ \t]+)"
 _SEP_STRICT = r"[a-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
 
@@ -199,6 +235,26 @@ _RULES: tuple[_Rule, ...] = (
         groups=(1, 2, 3),
         accept=_any_password,
     ),
+    # `db_pass=…`, `--pass=…`, `DB_PASS: …`: a name whose last part is `pass` (after a
+    # `:` only when the name has another part: "did not pass: expected 3" is prose).
+    _rule(
+        "password",
+        "pass",
+        r"pass[\"']?[ \t]*=[ \t]*" + _PAIR_VALUE,
+        nocase=True,
+        groups=(1, 2, 3),
+        accept=_plain_value,
+        before=_name_start,
+    ),
+    _rule(
+        "password",
+        "pass",
+        r"pass[\"']?[ \t]*:[ \t]*" + _PAIR_VALUE,
+        nocase=True,
+        groups=(1, 2, 3),
+        accept=_plain_value,
+        before=_name_part,
+    ),
     *(
         _rule(
             "secret",
@@ -210,7 +266,34 @@ _RULES: tuple[_Rule, ...] = (
         )
         for keyword in ("token", "secret", "key", "credential", "passw")
     ),
+    # `export API_TOKEN=…`, `DB_PASS=… ./migrate`: a literal assigned to a variable whose
+    # name says its value is a secret, as the process environment's are judged.
+    *(
+        _rule(
+            "env",
+            keyword,
+            keyword + r"[A-Z0-9_]*=" + _PAIR_VALUE,
+            groups=(1, 2, 3),
+            accept=_plain_value,
+            env_name=True,
+        )
+        for keyword in ("TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "COOKIE", "PRIVATE")
+    ),
 )
+
+
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _secret_env_name(text: str, start: int, matched: str) -> bool:
+    """Whether the upper-case name that `matched` (`…KEY…=value`) ends is secret-named."""
+    begin, floor = start, max(0, start - 128)
+    while begin > floor and text[begin - 1] in _NAME_CHARS:
+        begin -= 1
+    if begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+        return False  # part of a mixed-case word: `MyKEY=` is not an env name
+    name = text[begin:start] + matched.partition("=")[0]
+    return not name[:1].isdigit() and is_secret_name(name)
 
 
 def _redact_rule(text: str, subject: str, rule: _Rule, pattern: re.Pattern[str]) -> str:
@@ -227,6 +310,10 @@ def _redact_rule(text: str, subject: str, rule: _Rule, pattern: re.Pattern[str])
         else:
             start, end = match.span()
         if start < last:
+            continue
+        if rule.before is not None and not rule.before(text, match.start()):
+            continue
+        if rule.env_name and not _secret_env_name(text, match.start(), match.group()):
             continue
         value = text[start:end]
         if value.startswith(_PLACEHOLDER_START):
@@ -265,40 +352,108 @@ def redact_patterns(text: str) -> str:
     return text
 
 
+def base64_copies(value: str) -> set[str]:
+    """The base64 text that any encoding of `value` contains, whatever bytes surround it.
+
+    base64 maps 3 bytes to 4 characters, so `value` encodes differently at each of the
+    3 offsets it can start at; of each encoding, only the characters that depend on
+    `value` alone (not on the bytes before or after it) are kept. Copies shorter than
+    `MIN_BASE64_LEN` are dropped: they would match by chance.
+    """
+    raw = value.encode("utf-8")
+    copies = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        start = -(-8 * offset // 6)  # ceil: the first character free of the prefix
+        end = 8 * (offset + len(raw)) // 6  # the characters made of `value`'s bits only
+        core = encoded[start:end]
+        if len(core) >= MIN_BASE64_LEN:
+            copies.add(core)
+            copies.add(core.replace("+", "-").replace("/", "_"))  # the URL-safe alphabet
+    return copies
+
+
+class _Values:
+    """Literal secrets with their kinds, longest first; thread-safe to add to."""
+
+    def __init__(self) -> None:
+        self._mu = threading.Lock()
+        self._kinds: dict[str, str] = {}
+        self.ordered: tuple[tuple[str, str], ...] = ()
+        self.version = 0
+
+    def add(self, values: Iterable[str], min_len: int) -> None:
+        fresh: dict[str, str] = {}
+        for value in values:
+            if len(value) < min_len or value in self._kinds:
+                continue
+            fresh[value] = "env"
+            for copy in base64_copies(value):
+                fresh.setdefault(copy, "base64")
+        if not fresh:
+            return
+        with self._mu:
+            merged = {**fresh, **self._kinds}
+            self._kinds = merged
+            # Longest first, so a secret that contains another is replaced whole.
+            self.ordered = tuple(sorted(merged.items(), key=lambda kv: (-len(kv[0]), kv[0])))
+            self.version += 1
+
+
+# Secrets of this process that every Redactor knows: those of its environment (added at
+# first use) and those its sessions set (`add_secret_values`).
+_SHARED = _Values()
+
+
+def add_secret_values(values: Iterable[str]) -> None:
+    """Redact these literal values (and their base64 copies) everywhere in this process
+    from now on: in learning events, the store, debug records and model requests."""
+    _SHARED.add(values, MIN_SECRET_LEN)
+
+
 class Redactor:
-    """Redacts secret values (named ones and those of secret-named env vars) and patterns."""
+    """Redacts literal secrets (its own, this process's and its sessions') and patterns.
+
+    Every Redactor also knows the process-wide values of `add_secret_values`, so that a
+    secret a cell exported is redacted wherever its value goes next.
+    """
 
     def __init__(
         self, secret_values: Iterable[str] = (), *, environ: Mapping[str, str] | None = None
     ) -> None:
-        self._mu = threading.Lock()
-        self._values: tuple[str, ...] = ()
+        self._own = _Values()
         env = os.environ if environ is None else environ
-        self._add(secret_env_values(env), MIN_ENV_SECRET_LEN)
-        self._add(secret_values, MIN_SECRET_LEN)
-
-    def _add(self, values: Iterable[str], min_len: int) -> None:
-        fresh = {v for v in values if len(v) >= min_len}
-        with self._mu:
-            # Longest first, so a secret that contains another is replaced whole.
-            merged = set(self._values) | fresh
-            self._values = tuple(sorted(merged, key=lambda v: (-len(v), v)))
+        self._own.add(secret_env_values(env), MIN_ENV_SECRET_LEN)
+        self._own.add(secret_values, MIN_SECRET_LEN)
+        self._merged: tuple[tuple[str, str], ...] = ()
+        self._versions = (-1, -1)
 
     def add_secret_values(self, values: Iterable[str]) -> None:
         """Also redact these literal values (e.g. env values a session set) from now on."""
-        self._add(values, MIN_SECRET_LEN)
+        self._own.add(values, MIN_SECRET_LEN)
 
     @property
     def secret_values(self) -> tuple[str, ...]:
-        return self._values
+        """Its own literal secrets (not the process's, nor base64 copies), longest first."""
+        return tuple(value for value, kind in self._own.ordered if kind == "env")
+
+    def _literals(self) -> tuple[tuple[str, str], ...]:
+        versions = (self._own.version, _SHARED.version)
+        if versions != self._versions:
+            own, shared = self._own.ordered, _SHARED.ordered
+            merged = dict(shared)
+            merged.update(own)
+            self._merged = tuple(sorted(merged.items(), key=lambda kv: (-len(kv[0]), kv[0])))
+            self._versions = versions
+        return self._merged
 
     def redact(self, text: str) -> str:
         """`text` with every secret replaced by `[REDACTED:<kind>]`."""
         if not text:
             return text
-        for value in self._values:
+        for value, kind in self._literals():
             if value in text:
-                text = text.replace(value, "[REDACTED:env]")
+                text = text.replace(value, PLACEHOLDER.format(kind))
         return redact_patterns(text)
 
     def redact_data(self, data: Any) -> Any:
@@ -312,6 +467,27 @@ class Redactor:
         return data
 
 
+_default: Redactor | None = None
+_default_mu = threading.Lock()
+
+
+def default_redactor() -> Redactor:
+    """The process's Redactor: its environment's secrets, its sessions', and patterns."""
+    global _default
+    if _default is None:
+        with _default_mu:
+            if _default is None:
+                _default = Redactor()
+    return _default
+
+
 def redact(text: str, secret_values: Iterable[str] = ()) -> str:
-    """Redact `text` with the process's secret env values plus `secret_values`."""
+    """Redact `text` with the process's known secrets plus `secret_values`."""
+    if not secret_values:
+        return default_redactor().redact(text)
     return Redactor(secret_values).redact(text)
+
+
+def redact_data(data: Any) -> Any:
+    """Redact every string of a JSON-like value with the process's Redactor."""
+    return default_redactor().redact_data(data)
