@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
-from ..privacy import tighten
+from ..privacy import default_redactor, tighten
 
 if TYPE_CHECKING:
     from ..kernel import CellResult, CellSpec, Program
@@ -64,10 +64,19 @@ def settings() -> Settings:
     return _SETTINGS
 
 
+# Console log lines pass the same redaction as everything Cairn persists: a message may
+# quote a command, an output or a URL.
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
         return json.dumps(
-            {"level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+            {
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "msg": default_redactor().redact(message),
+            }
         )
 
 
@@ -85,7 +94,7 @@ class _TextFormatter(logging.Formatter):
         self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = default_redactor().redact(super().format(record))
         code = self.COLOURS.get(record.levelname)
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
 
