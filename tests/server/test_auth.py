@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -14,6 +17,8 @@ PROTECTED = [
     ("POST", "/v1/notebooks/parse", {"markdown": "# hi\n"}),
     ("POST", "/v1/notebooks/serialize", {"markdown": "# hi\n", "edits": []}),
     ("DELETE", "/v1/sessions/nope", None),
+    ("POST", "/v1/suggest", {"path": "ops.md"}),
+    ("GET", "/v1/no-such-route", None),
     ("GET", "/openapi.json", None),
     ("GET", "/docs", None),
 ]
@@ -33,6 +38,52 @@ def test_every_route_refuses_a_missing_or_wrong_token(served: Served, token: str
             response = client.request(method, path, json=body)
             assert response.status_code == 401, (method, path, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
+
+
+BIG = 46 << 20  # the body of the issue's report
+
+
+def _counted_body(size: int, sent: list[int]) -> Iterator[bytes]:
+    """A JSON body of `size` bytes, sent chunked; `sent[0]` counts what was taken."""
+    head = b'{"notebook": {"cells": [{"kind": 2, "value": "'
+    tail = b'"}]}}'
+    chunk = b"x" * (64 << 10)
+    sent[0] += len(head)
+    yield head
+    left = size - len(head) - len(tail)
+    while left > 0:
+        piece = chunk[: min(left, len(chunk))]
+        left -= len(piece)
+        sent[0] += len(piece)
+        yield piece
+    sent[0] += len(tail)
+    yield tail
+
+
+@pytest.mark.parametrize("route", ["/v1/suggest", "/v1/notebooks/parse", "/v1/nowhere"])
+def test_an_unauthenticated_body_is_refused_before_it_is_read(served: Served, route: str) -> None:
+    sent = [0]
+    with served.http(token=None) as client:
+        response = client.post(
+            route, content=_counted_body(BIG, sent), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    # The server answered without taking the body: the client could only push what the
+    # sockets' buffers hold before the connection was closed.
+    assert sent[0] < BIG // 4, f"{sent[0] >> 20} MiB of {BIG >> 20} MiB were read"
+    with served.http() as client:
+        assert client.get("/v1/sessions").status_code == 200
+
+
+def test_an_unauthenticated_body_over_the_limit_gets_401_not_413(
+    make_served: Callable[..., Served],
+) -> None:
+    served = make_served(max_body_bytes=1 << 10)
+    body = json.dumps({"markdown": "x" * (4 << 10)})
+    with served.http(token=None) as client:
+        response = client.post("/v1/notebooks/parse", content=body)
+    assert response.status_code == 401
 
 
 def test_a_non_bearer_authorization_header_is_refused(served: Served) -> None:

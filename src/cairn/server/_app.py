@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi import APIRouter, FastAPI, Query, Request, Response, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from .. import __version__
 from ..notebook import parse, serialize, to_json
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
+from ._gate import TokenGate
 from ._limits import BodyLimit
 from ._models import (
     CellSummary,
@@ -37,7 +38,6 @@ from ._runbooks import load_runbook
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
 from ._suggest import SuggestRequest, prepare_suggestion, suggest_routes
-from ._token import bearer, token_matches
 
 DESCRIPTION = """\
 Cairn's local API: runbooks as notebooks, and cells executed with their output streamed.
@@ -99,6 +99,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(TokenGate, token=config.token, origins=state.origins)  # outermost
 
     @app.get("/health", response_model=Health, tags=["server"])
     def health() -> Health:
@@ -109,7 +110,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             prefill=state.prefill is not None,
         )
 
-    router = APIRouter(prefix="/v1", dependencies=[Depends(_require_token)])
+    # The scheme is declared for the docs only: TokenGate has checked the token already.
+    router = APIRouter(prefix="/v1", dependencies=[Security(_BEARER)])
     _notebook_routes(router)
     _file_routes(router, state)
     _session_routes(router, state)
@@ -121,17 +123,6 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 _BEARER = HTTPBearer(auto_error=False, description="The token `cairn serve` printed.")
-
-
-def _require_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
-) -> None:
-    state: ServerState = request.app.state.cairn
-    if credentials is None or not token_matches(state.config.token, credentials.credentials):
-        raise HTTPException(
-            401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
 
 
 def _notebook_routes(router: APIRouter) -> None:
@@ -207,24 +198,17 @@ def _session_info(session: ServerSession) -> SessionInfo:
 
 
 def _docs_routes(app: FastAPI, config: ServerConfig) -> None:
-    """OpenAPI and Swagger UI, behind the token too (`?token=` works for a browser)."""
-
-    def docs_token(request: Request, token: str | None = None) -> str:
-        given = bearer(request.headers.get("authorization")) or token
-        if not token_matches(config.token, given):
-            raise HTTPException(
-                401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return config.token
+    """OpenAPI and Swagger UI, behind the token too (TokenGate takes `?token=` here, for
+    a browser)."""
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi(_: str = Depends(docs_token)) -> JSONResponse:
+    def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
-    def docs(token: str = Depends(docs_token)) -> HTMLResponse:
+    def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=f"/openapi.json?token={quote(token, safe='')}", title="Cairn API"
+            openapi_url=f"/openapi.json?token={quote(config.token, safe='')}", title="Cairn API"
         )
 
 

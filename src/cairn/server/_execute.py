@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import learnlog
@@ -34,7 +33,6 @@ from ._models import CancelMessage, ClientMessage, ExecuteRequest, ResizeMessage
 from ._runbooks import load_runbook, lookup_cell
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
-from ._token import bearer, token_matches
 
 log = logging.getLogger("cairn.server")
 
@@ -198,9 +196,7 @@ class _Job:
 
 async def execute(websocket: WebSocket) -> None:
     """WS /v1/execute: the protocol is described in the app's OpenAPI description."""
-    state: ServerState = websocket.app.state.cairn
-    if not await _admit(websocket, state):
-        return
+    state: ServerState = websocket.app.state.cairn  # the token and origin are checked (_gate)
     await websocket.accept()
     try:
         request = await _first_message(websocket)
@@ -211,29 +207,6 @@ async def execute(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         return
     await _stream(websocket, job)
-
-
-async def _admit(websocket: WebSocket, state: ServerState) -> bool:
-    """Refuse foreign origins (403) and missing or wrong tokens (401) before accepting."""
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin.lower() not in state.origins:
-        await _deny(websocket, 403, f"origin {origin!r} is not allowed")
-        return False
-    given = bearer(websocket.headers.get("authorization")) or websocket.query_params.get("token")
-    if not token_matches(state.config.token, given):
-        await _deny(websocket, 401, "missing or wrong token (Authorization: Bearer or ?token=)")
-        return False
-    return True
-
-
-async def _deny(websocket: WebSocket, status: int, message: str) -> None:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    try:
-        await websocket.send_denial_response(
-            JSONResponse({"detail": message}, status_code=status, headers=headers)
-        )
-    except RuntimeError:  # no denial-response extension: a close before accept is a 403
-        await websocket.close(code=1008)
 
 
 async def _first_message(websocket: WebSocket) -> ExecuteRequest:

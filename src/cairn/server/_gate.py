@@ -1,0 +1,79 @@
+"""The token gate: every HTTP request and WebSocket handshake shows the token before any
+route runs, so nothing of an unauthenticated request's body is read, parsed or stored.
+
+A pure ASGI middleware, outermost in the stack: it looks at the scope's path, headers and
+query string only, and refuses with 401 (`connection: close` when a body may follow, so
+the server never drains it). WebSockets from foreign browser origins are refused with 403
+first (DNS-rebinding defence). `/health` is open; the token may come as `?token=` on the
+execute socket and the docs pages, which browsers open without headers.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from ._token import bearer, token_matches
+
+PUBLIC = frozenset({"/health"})
+QUERY_TOKEN = frozenset({"/v1/execute", "/docs", "/openapi.json"})
+
+
+class TokenGate:
+    """Refuse requests without `token` (401) and WebSockets from outside `origins` (403)."""
+
+    def __init__(self, app: ASGIApp, token: str, origins: frozenset[str]) -> None:
+        self.app = app
+        self.token = token
+        self.origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or (kind == "http" and scope["path"] in PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if kind == "websocket":
+            origin = headers.get("origin")
+            if origin is not None and origin.lower() not in self.origins:
+                await _deny_websocket(
+                    scope, receive, send, 403, f"origin {origin!r} is not allowed"
+                )
+                return
+        given = bearer(headers.get("authorization"))
+        if given is None and scope["path"] in QUERY_TOKEN:
+            given = QueryParams(scope.get("query_string", b"")).get("token")
+        if token_matches(self.token, given):
+            await self.app(scope, receive, send)
+            return
+        if kind == "websocket":
+            message = "missing or wrong token (Authorization: Bearer or ?token=)"
+            await _deny_websocket(scope, receive, send, 401, message)
+            return
+        extra = {"connection": "close"} if _may_have_body(headers) else {}
+        refusal = JSONResponse(
+            {"detail": "missing or wrong bearer token (Authorization: Bearer <token>)"},
+            status_code=401,
+            headers={"www-authenticate": "Bearer", **extra},
+        )
+        await refusal(scope, receive, send)
+
+
+def _may_have_body(headers: Headers) -> bool:
+    length = headers.get("content-length", "")
+    return "transfer-encoding" in headers or not (length == "" or length == "0")
+
+
+async def _deny_websocket(
+    scope: Scope, receive: Receive, send: Send, status: int, message: str
+) -> None:
+    websocket = WebSocket(scope, receive, send)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    try:
+        await websocket.send_denial_response(
+            JSONResponse({"detail": message}, status_code=status, headers=headers)
+        )
+    except RuntimeError:  # no denial-response extension: a close before accept is a 403
+        await websocket.close(code=1008)
