@@ -239,6 +239,7 @@ def test_a_runme_notebook_gives_its_text_outputs_and_no_ui_state(
         ({"notebook": {"cells": [{"kind": 9}]}}, 422, "kind"),
         ({"path": "worker.md", "n": 9}, 422, ""),
         ({"path": "worker.md", "model": "nosuch:model"}, 400, "nosuch"),
+        ({"path": "worker.md", "model": "local:/etc/shadow"}, 400, "openai:gpt-4o-mini"),
     ],
 )
 def test_bad_requests_are_refused_before_any_model_call(
@@ -253,6 +254,58 @@ def test_bad_requests_are_refused_before_any_model_call(
     assert got == status, events
     assert message in json.dumps(events[0][1])
     assert not [s for s in fake.seen if s.path.endswith("/chat/completions")]
+
+
+@pytest.mark.parametrize(
+    "model", ["local:/etc/shadow", "local:../../../etc/passwd", "openai:gpt-4o", "anthropic"]
+)
+def test_a_client_may_only_name_a_model_the_server_offers(
+    make_server: Callable[..., Server], fake: FakeOpenAI, model: str
+) -> None:
+    server = make_server()
+    got, events = server.suggest(path="worker.md", model=model)
+    assert got == 400, events
+    message = events[0][1]["detail"]
+    assert "GGUF" not in message and "cannot load" not in message and "not found" not in message
+    assert "choose one of" in message
+    offered = message.split("choose one of ")[1]
+    assert "openai:gpt-4o-mini" in offered and "local" in offered
+    assert "/" not in offered  # names, never a file
+    assert not [s for s in fake.seen if s.path.endswith("/chat/completions")]
+
+
+def test_models_configured_in_cairn_toml_can_be_chosen_by_name(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "cairn.toml").write_text('[llm.openai]\nmodel = "llama3.2"\n')
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\nkubectl get pods\n```"))
+    status, events = server.suggest(path="worker.md", model="openai:llama3.2")
+    assert status == 200 and events[-1][0] == "done", events
+    chats = [s for s in fake.seen if s.path.endswith("/chat/completions")]
+    assert chats[-1].body["model"] == "llama3.2"
+    fake.script.append(Behaviour(text="```sh\nkubectl get pods\n```"))
+    status, events = server.suggest(path="worker.md", model="openai:gpt-4o-mini")  # the default
+    assert status == 200 and events[-1][0] == "done", events
+
+
+def test_a_local_model_file_is_offered_by_name_not_by_path(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    root = tmp_path / "books"
+    root.mkdir()
+    (root / "worker.md").write_text(RUNBOOK)
+    model_file = tmp_path / "models" / "tiny.gguf"
+    server = Server(root, tmp_path / "cfg", model=f"local:{model_file}")
+    try:
+        got, events = server.suggest(path="worker.md", model="openai:gpt-5")
+    finally:
+        server.close()
+    assert got == 400, events
+    message = events[0][1]["detail"]
+    assert "local:tiny" in message
+    assert str(tmp_path) not in message
 
 
 def test_the_token_is_required(make_server: Callable[..., Server]) -> None:

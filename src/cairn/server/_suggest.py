@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from ._state import ServerState
 if TYPE_CHECKING:
     from ..copilot._context import Prompt
     from ..llm import Model
+    from ..llm._config import LLMConfig
 
 log = logging.getLogger("cairn.server")
 
@@ -50,7 +52,11 @@ class SuggestRequest(BaseModel):
         None, description="Suggest after this cell: a name or id (path), or a cell index."
     )
     n: int = Field(1, ge=1, le=5, description="Alternatives to generate.")
-    model: str | None = Field(None, description="provider:model (default: the server's).")
+    model: str | None = Field(
+        None,
+        description="A model the server offers, by name (default: the server's);"
+        " any other name gets 400 with the list.",
+    )
     outputs: bool = Field(True, description="Include the outputs of executed cells.")
     timeout: float = Field(60.0, gt=0, le=600, description="Seconds the model may take.")
 
@@ -139,8 +145,6 @@ def prepare_suggestion(state: ServerState, body: SuggestRequest) -> Prepared:
     speculative prefill (`_prefill`) builds its prompt here too, so both get the same."""
     from ..copilot._errors import CopilotError
     from ..copilot._suggest import prepare
-    from ..llm import LLMError
-    from ..llm._config import load_config, open_model
 
     try:
         cells, cursor, path = _cells(state, body)
@@ -148,12 +152,7 @@ def prepare_suggestion(state: ServerState, body: SuggestRequest) -> Prepared:
         raise ApiError(400, str(exc)) from None
     if path is not None and body.outputs:
         cells = _with_outputs(state, cells, path)
-    config_dir = state.config.config_dir
-    try:
-        config = load_config(config_dir) if config_dir is not None else None
-        model = open_model(body.model or state.config.model, config or _empty_config())
-    except LLMError as exc:
-        raise ApiError(400, str(exc)) from None
+    model = _model(state, body.model)
     examples = _examples(state, cells, cursor)
     try:
         prompt = prepare(model, cells, cursor, examples)
@@ -225,7 +224,48 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-def _empty_config() -> Any:
-    from ..llm._config import LLMConfig
+def _model(state: ServerState, requested: str | None) -> Model:
+    """The server's model, or the one the client named among those the server offers:
+    its default and the providers configured in cairn.toml and the environment (`cairn
+    models list`). Any other name is a 400 that lists the offered ones: a client never
+    names a file, a base URL or a model nobody configured."""
+    from ..llm import LLMError
+    from ..llm._config import LLMConfig, default_spec, load_config, open_model
 
-    return LLMConfig()
+    config_dir = state.config.config_dir
+    try:
+        config = load_config(config_dir) if config_dir is not None else LLMConfig()
+        default = state.config.model or default_spec(config, os.environ)
+        spec = default
+        if requested is not None:
+            offered = _offered(config, default)
+            if requested not in offered:
+                raise ApiError(
+                    400,
+                    f"model {requested!r} is not offered by this server; choose one of"
+                    f" {', '.join(offered)} (or leave `model` out for {_public_name(default)});"
+                    " the server's cairn.toml [llm] tables configure more",
+                )
+            spec = offered[requested]
+        return open_model(spec, config)
+    except LLMError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _offered(config: LLMConfig, default: str) -> dict[str, str]:
+    """The model names a client may ask for, each with the spec it opens."""
+    from ..llm._config import list_models
+
+    specs = [default, *(info.spec for info in list_models(config) if info.configured)]
+    offered: dict[str, str] = {}
+    for spec in specs:
+        offered.setdefault(_public_name(spec), spec)
+    return offered
+
+
+def _public_name(spec: str) -> str:
+    """A model's name for clients: a local model file is named by its stem, not its path."""
+    provider, _, name = spec.partition(":")
+    if provider == "local" and ("/" in name or name.endswith(".gguf")):
+        return f"local:{Path(name).stem}"
+    return spec
