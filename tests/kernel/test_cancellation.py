@@ -149,3 +149,65 @@ def test_control_calls_after_the_cell_finished_are_harmless(session: Session) ->
         os.close(read_end)
         os.close(write_end)
     assert result.exit_code == 0 and not result.process.cancelled
+
+
+def _stubborn(tmp_path: Path) -> str:
+    """A cell that survives SIGINT (and says so) with a child that ignores it."""
+    return (
+        f"trap 'echo int >> {tmp_path}/int.seen' INT\n"
+        f"sleep 60 &\necho $! > {tmp_path}/child.pid\n"
+        "while :; do wait || true; done\n"
+    )
+
+
+def test_cancel_with_kill_does_not_wait_out_the_grace_period(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    with Session(cwd=tmp_path, env=clean_env, grace=60, linger=0.3) as session:
+        cell = CellSpec(_stubborn(tmp_path), interactive=False)
+        execution, program, state = session.prepare(cell)
+        execution.start()
+
+        def canceller() -> None:
+            if wait_until(lambda: (tmp_path / "child.pid").exists(), timeout=10):
+                execution.cancel()
+                if wait_until(lambda: (tmp_path / "int.seen").exists(), timeout=10):
+                    execution.cancel(kill=True)
+
+        thread = threading.Thread(target=canceller)
+        thread.start()
+        result = session.finish(cell, program, execution, state)
+        thread.join(5)
+    proc = result.process
+    assert proc.cancelled and proc.killed and proc.exit_code == 137
+    assert proc.duration < session.grace  # the kill came at once, not after the grace
+    assert wait_until(lambda: group_members(proc.pid) == [])
+
+
+def test_a_second_ctrl_c_during_the_grace_period_kills_and_still_returns_the_result(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    # Ctrl-C without any handler installed: KeyboardInterrupt in the thread that waits.
+    with Session(cwd=tmp_path, env=clean_env, grace=60, linger=0.3) as session:
+        cell = CellSpec(_stubborn(tmp_path), interactive=False)
+
+        def press_ctrl_c_twice() -> None:
+            if wait_until(lambda: (tmp_path / "child.pid").exists(), timeout=10):
+                os.kill(os.getpid(), signal.SIGINT)
+                if wait_until(lambda: (tmp_path / "int.seen").exists(), timeout=10):
+                    os.kill(os.getpid(), signal.SIGINT)
+
+        thread = threading.Thread(target=press_ctrl_c_twice)
+        thread.start()
+        result = session.run(cell)
+        thread.join(5)
+    proc = result.process
+    assert proc.cancelled and proc.killed and proc.exit_code == 137
+    assert proc.duration < session.grace
+    child = read_pid(tmp_path / "child.pid")
+    assert wait_until(lambda: is_gone(child) and group_members(proc.pid) == [])
+
+
+def test_a_timeout_far_beyond_what_the_event_loop_can_wait_works(session: Session) -> None:
+    result = session.run(CellSpec("echo quick", interactive=False, timeout=1e12))
+    assert result.exit_code == 0 and result.process.stdout.text == "quick\n"

@@ -7,6 +7,7 @@ click rather than typer: typer 0.29 builds pydantic adapters for every parameter
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -22,8 +23,8 @@ from ..kernel import (
     KernelError,
     RunOptions,
     Session,
+    StopSignals,
     cell_spec,
-    parse_timeout,
     run_cells,
     session_for,
     session_record,
@@ -47,6 +48,7 @@ from ..notebook import (
     write_session,
 )
 from . import _tty
+from ._params import Duration, Finite
 from ._settings import common_options, settings
 
 DEFAULT_FILE = "README.md"
@@ -76,15 +78,17 @@ def usage_error(exc: Exception) -> int | None:
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # After a SIGHUP the terminal may be gone (EIO): the run must still finish its records.
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, *, force: bool = False) -> None:
     """Write to `output` atomically, or to stdout when no output file is given."""
     if output is None:
         sys.stdout.write(text)
     else:
-        write_atomic(output, text)
+        write_atomic(output, text, force=force)
 
 
 def _load(path: Path) -> Notebook:
@@ -146,14 +150,27 @@ def list_cells(file: Path, as_json: bool) -> None:
     Console(soft_wrap=True).print(table)
 
 
-def _execute_live(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
-    """Run a cell with its output streamed to our stdout/stderr, as it arrives."""
+def _execute_live(
+    session: Session, cell: Cell, spec: CellSpec, stop: StopSignals | None = None
+) -> CellResult:
+    """Run a cell with its output streamed to our stdout/stderr, as it arrives; a stop
+    signal cancels it."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
+    hung_up: set[str] = set()
 
     def on_output(stream: str, data: memoryview) -> None:
+        if stream in hung_up:
+            return
         target = err if stream == "stderr" else out
-        target.write(data)
-        target.flush()
+        try:
+            target.write(data)
+            target.flush()
+        except BrokenPipeError:
+            raise  # `cairn run x | head`: the reader is gone, stop like a pipeline would
+        except OSError:
+            if stop is None or not stop.stopped:
+                raise
+            hung_up.add(stream)  # our terminal hung up: keep capturing, stop echoing
 
     tty = spec.interactive and _tty.stdin_is_tty()
     stdin_fd = None
@@ -169,11 +186,17 @@ def _execute_live(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
     execution, program, state = session.prepare(
         spec, on_output=on_output, stdin_fd=stdin_fd, stdin_data=stdin_data, winsize=winsize
     )
-    execution.start()
-    if tty:
-        with _tty.raw_terminal(on_resize=execution.resize):
-            return session.finish(spec, program, execution, state)
-    return session.finish(spec, program, execution, state)
+    if stop is not None:
+        stop.watch(execution)
+    try:
+        execution.start()
+        if tty:
+            with _tty.raw_terminal(on_resize=execution.resize):
+                return session.finish(spec, program, execution, state)
+        return session.finish(spec, program, execution, state)
+    finally:
+        if stop is not None:
+            stop.watch(None)
 
 
 @app.command("run")
@@ -187,7 +210,11 @@ def _execute_live(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
     is_flag=True,
     help="Write <name>-<session>.md with outputs next to the runbook.",
 )
-@click.option("--timeout", help="Per-cell timeout (30, 30s, 2m); a cell's own attribute wins.")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    help="Per-cell timeout (30, 30s, 2m; at most 168h); a cell's own attribute wins.",
+)
 @click.option(
     "--interactive/--no-interactive",
     "-i/-I",
@@ -197,10 +224,10 @@ def _execute_live(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
 @click.option("--keep-going", is_flag=True, help="Run the remaining cells after a failure.")
 @click.option(
     "--output-limit",
-    type=float,
+    type=Finite(0, 1024, min_open=True),
     default=1.0,
     show_default=True,
-    help="MiB kept from each end of a cell's output.",
+    help="MiB kept from each end of a cell's output (more than 0, at most 1024).",
 )
 @common_options
 def run(
@@ -210,23 +237,25 @@ def run(
     tag: tuple[str, ...],
     dry_run: bool,
     write_outputs: bool,
-    timeout: str | None,
+    timeout: float | None,
     interactive: bool | None,
     keep_going: bool,
     output_limit: float,
 ) -> int:
-    """Run cells of a runbook in one session (env and cwd carry over)."""
+    """Run cells of a runbook in one session (env and cwd carry over).
+
+    SIGTERM and SIGHUP stop it as Ctrl-C does: the running cell's process group is
+    cancelled and recorded as such, the learning log is flushed, the session's files
+    are removed, and cairn exits with 143 or 129 (130 for Ctrl-C). A second signal kills
+    the cell at once.
+    """
     if not names and not all_cells and not tag:
         raise KernelError("name the cells to run, or use --all or --tag (see `cairn list`)")
-    if output_limit <= 0:
-        raise KernelError("--output-limit must be positive")
     nb = _load(file)
     cells = select_cells(
         nb, list(names or []), all_cells=all_cells, tags=list(tag or []), path=str(file)
     )
-    options = RunOptions(
-        timeout=parse_timeout(timeout) if timeout else None, interactive=interactive
-    )
+    options = RunOptions(timeout=timeout, interactive=interactive)
     if dry_run:
         with session_for(nb, file) as session:
             for cell in cells:
@@ -244,52 +273,57 @@ def run(
     original = read_text(file) if write_outputs else ""
     recorder = settings().open_learning_log()
     started = time.monotonic()
-    with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
-        recorder.session_started(session_id, file, nb, session.cwd)
+    with StopSignals() as stop:
+        with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
 
-        def execute(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
-            recorder.cell_started(
-                session_id, file, nb, cell, spec, session.resolve(spec), session.cwd
+            def execute(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
+                recorder.cell_started(
+                    session_id, file, nb, cell, spec, session.resolve(spec), session.cwd
+                )
+                result = _execute_live(session, cell, spec, stop)
+                recorder.cell_executed(session_id, file, nb, cell, result)
+                return result
+
+            # Checks every cell's attributes before the session is recorded as started.
+            plan = run_cells(
+                nb, cells, session, options=options, execute=execute, stop_on_failure=not keep_going
             )
-            result = _execute_live(session, cell, spec)
-            recorder.cell_executed(session_id, file, nb, cell, result)
-            return result
-
-        for cell, result in run_cells(
-            nb,
-            cells,
-            session,
-            options=options,
-            execute=execute,
-            stop_on_failure=not keep_going,
-        ):
-            records.append(session_record(nb, cell, result))
-            failures += 0 if result.ok else 1
-            proc = result.process
-            if not result.ok:
-                reason = (
-                    "timed out"
-                    if proc.timed_out
-                    else "was cancelled"
-                    if proc.cancelled
-                    else "failed"
-                )
-                _err(
-                    f"cairn: cell {cell.name!r} {reason} with exit code {proc.exit_code}"
-                    f" ({file}:{cell.line})"
-                )
-                exit_code = exit_code or proc.exit_code
-            dropped = proc.stdout.dropped + proc.stderr.dropped
-            if dropped:
-                _err(
-                    f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB,"
-                    f" dropped {dropped} bytes"
-                )
-    recorder.session_ended(session_id, len(records), failures, time.monotonic() - started)
-    if write_outputs:
-        target = write_session(file, original, records, session_id, datetime.now(UTC))
-        _err(f"cairn: session outputs written to {target}")
+            recorder.session_started(session_id, file, nb, session.cwd)
+            try:
+                for cell, result in plan:
+                    records.append(session_record(nb, cell, result))
+                    failures += 0 if result.ok else 1
+                    exit_code = exit_code or _report(cell, result, file, output_limit)
+                    if stop.stopped:
+                        break
+            finally:  # a complete session in the log, whatever ended it
+                seconds = time.monotonic() - started
+                recorder.session_ended(session_id, len(records), failures, seconds)
+        if write_outputs:
+            target = write_session(file, original, records, session_id, datetime.now(UTC))
+            _err(f"cairn: session outputs written to {target}")
+        if stop.exit_code is not None:
+            _err(f"cairn: stopped by {stop.name}")
+            return stop.exit_code
     return exit_code
+
+
+def _report(cell: Cell, result: CellResult, file: Path, output_limit: float) -> int:
+    """Say how a cell that did not succeed ended, and what output was dropped; its code."""
+    proc = result.process
+    if not result.ok:
+        reason = "timed out" if proc.timed_out else "was cancelled" if proc.cancelled else "failed"
+        _err(
+            f"cairn: cell {cell.name!r} {reason} with exit code {proc.exit_code}"
+            f" ({file}:{cell.line})"
+        )
+    dropped = proc.stdout.dropped + proc.stderr.dropped
+    if dropped:
+        _err(
+            f"cairn: cell {cell.name!r}: kept the first and last {output_limit:g} MiB,"
+            f" dropped {dropped} bytes"
+        )
+    return 0 if result.ok else proc.exit_code
 
 
 @app.command("print")
@@ -306,7 +340,13 @@ def print_cell(name: str, file: Path) -> None:
 @app.command("fmt")
 @click.argument("file", type=_PATH, default=DEFAULT_FILE)
 @click.option("--check", is_flag=True, help="Exit 1 if formatting would change the file.")
-@click.option("--write", "-w", is_flag=True, help="Rewrite the file in place (atomically).")
+@click.option(
+    "--write",
+    "-w",
+    is_flag=True,
+    help="Rewrite the file atomically (a symlink's target; the mode is kept).",
+)
+@click.option("--force", is_flag=True, help="With --write: replace a read-only file too.")
 @click.option(
     "--identity",
     type=click.Choice(IDENTITY_MODES),
@@ -314,8 +354,14 @@ def print_cell(name: str, file: Path) -> None:
     show_default=True,
     help="Ids to write.",
 )
-def fmt(file: Path, check: bool, write: bool, identity: str) -> int:
-    """Format a runbook: add ids per the identity mode; everything else is kept byte for byte."""
+def fmt(file: Path, check: bool, write: bool, force: bool, identity: str) -> int:
+    """Format a runbook: add ids per the identity mode; everything else is kept byte for byte.
+
+    --write replaces the file through a temp file and a rename, so a crash or a full disk
+    never leaves half a runbook. A symlink is followed (the target is rewritten, the link
+    kept), the file's mode is kept, and a read-only file is refused unless --force. A hard
+    link is broken: FILE gets the new content and the file's other names keep the old.
+    """
     if check and write:
         raise NotebookError("use either --check or --write")
     text = read_text(file)
@@ -328,7 +374,7 @@ def fmt(file: Path, check: bool, write: bool, identity: str) -> int:
         return 0
     if write:
         if formatted != text:
-            write_atomic(file, formatted)
+            write_atomic(file, formatted, force=force)
             _err(f"{file}: formatted")
         return 0
     sys.stdout.write(formatted)
@@ -346,17 +392,19 @@ def notebook_to_json(file: Path) -> None:
 @notebook_app.command("to-ipynb")
 @click.argument("file", type=_PATH, default=DEFAULT_FILE)
 @click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
-def notebook_to_ipynb(file: Path, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace a read-only --output file too.")
+def notebook_to_ipynb(file: Path, output: Path | None, force: bool) -> None:
     """Export a runbook as a Jupyter notebook."""
-    _emit(to_ipynb(_load(file)) + "\n", output)
+    _emit(to_ipynb(_load(file)) + "\n", output, force=force)
 
 
 @notebook_app.command("from-ipynb")
 @click.argument("file", type=_PATH)
 @click.option("--output", "-o", type=_PATH, help="Write here instead of stdout.")
-def notebook_from_ipynb(file: Path, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace a read-only --output file too.")
+def notebook_from_ipynb(file: Path, output: Path | None, force: bool) -> None:
     """Import a Jupyter notebook as a Markdown runbook."""
-    _emit(serialize(from_ipynb(read_text(file))), output)
+    _emit(serialize(from_ipynb(read_text(file))), output, force=force)
 
 
 # Command groups in their own modules register themselves on `app` when imported.

@@ -11,6 +11,7 @@ import click
 
 from ._app import app
 from ._llm import debug_option, flush_recording, recorded
+from ._params import Count, Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def _context(
         kv.close()
 
 
-def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult) -> str:
+def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult, force: bool) -> str:
     """Insert the chosen suggestion's code cell (with its id) atomically; its id."""
     from ..notebook import Cell, serialize, write_atomic
 
@@ -83,7 +84,7 @@ def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult) -> str
     if previous is not None and not previous.trailer and previous.source.strip():
         previous.trailer = nb.newline  # keep a blank line before the new fence
     nb.cells.insert(cursor, cell)
-    write_atomic(path, serialize(nb))
+    write_atomic(path, serialize(nb), force=force)
     return code.id
 
 
@@ -95,14 +96,21 @@ def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult) -> str
 @click.option(
     "--accept",
     "accept",
-    type=click.IntRange(min=1),
+    type=Count(1, 5),
     is_flag=False,
     flag_value=1,
     default=None,
     help="Insert suggestion K (default 1) into FILE, with an id.",
 )
+@click.option("--force", is_flag=True, help="With --accept: write into a read-only FILE too.")
 @click.option("--model", "-m", "spec", help="provider:model (default: cairn.toml, else local).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=Finite(0.1, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the model.",
+)
 @click.option("--no-outputs", is_flag=True, help="Leave out the outputs of executed cells.")
 @click.option("--no-examples", is_flag=True, help="Do not retrieve learned examples.")
 @click.option("--store", help="Store of learned examples and outputs (default: the config dir's).")
@@ -114,6 +122,7 @@ def suggest_command(
     n: int,
     as_json: bool,
     accept: int | None,
+    force: bool,
     spec: str | None,
     timeout: float,
     no_outputs: bool,
@@ -167,7 +176,7 @@ def suggest_command(
     if accept is not None:
         if accept > len(results):
             raise SuggestError(f"--accept {accept}: only {len(results)} suggestion(s) came back")
-        cell_id = _insert(file, nb, cursor, results[accept - 1])
+        cell_id = _insert(file, nb, cursor, results[accept - 1], force)
         learnlog.emit(accepted_event(results[accept - 1], cell_id))
     _print(results, as_json=as_json, live=live, accepted=accept)
     return 0

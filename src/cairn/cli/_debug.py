@@ -12,6 +12,7 @@ import click
 
 from ..notebook import write_atomic
 from ._app import app
+from ._params import Count, Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def debug_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @click.option("--kind", help="Only runs of this kind (prompt, suggestion, agent_turn, bot_job…).")
 @click.option("--errors", is_flag=True, help="Only runs with an error.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=Count(1, 100_000), default=20, show_default=True)
 @common_options
 def debug_runs(as_json: bool, kind: str | None, errors: bool, limit: int) -> None:
     """The most recent runs, newest first."""
@@ -130,11 +131,14 @@ def debug_show(run: str, as_json: bool) -> None:
     "--format", "fmt", type=click.Choice(["json", "otel"]), default="json", show_default=True
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to a file.")
+@click.option("--force", is_flag=True, help="Replace a read-only --output file too.")
 @click.option(
     "--include-content", is_flag=True, help="otel: add the messages (GenAI content capture)."
 )
 @common_options
-def debug_export(run: str, fmt: str, output: Path | None, include_content: bool) -> None:
+def debug_export(
+    run: str, fmt: str, output: Path | None, force: bool, include_content: bool
+) -> None:
     """A run as JSON, or as OTLP/JSON spans (OpenTelemetry GenAI conventions)."""
     store = _store()
     try:
@@ -151,7 +155,7 @@ def debug_export(run: str, fmt: str, output: Path | None, include_content: bool)
     if output is None:
         sys.stdout.write(text)
     else:
-        write_atomic(output, text)
+        write_atomic(output, text, force=force)
 
 
 def _set_pinned(run: str, pinned: bool) -> None:
@@ -181,8 +185,8 @@ def debug_unpin(run: str) -> None:
 
 
 @debug_group.command("prune")
-@click.option("--max-age-days", type=click.FloatRange(min=0), help="Default: cairn.toml, 30.")
-@click.option("--max-size-mb", type=click.FloatRange(min=0), help="Default: cairn.toml, 256.")
+@click.option("--max-age-days", type=Finite(0, 36_500), help="Default: cairn.toml, 30.")
+@click.option("--max-size-mb", type=Finite(0, 1 << 20), help="Default: cairn.toml, 256.")
 @common_options
 def debug_prune(max_age_days: float | None, max_size_mb: float | None) -> None:
     """Apply retention now: delete old runs, then the oldest until under the size limit.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
+from ._params import Count
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ MEMORY_ARMS = frozenset({"learning", "retrieval"})
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write accuracy vs examples seen to this PNG.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N runbooks.")
+@click.option("--force", is_flag=True, help="Replace a read-only --plot file too.")
+@click.option("--limit", type=Count(1, 1_000_000), help="Use only the first N runbooks.")
 @click.option(
     "--embedder",
     type=click.Choice(["local", "hash"]),
@@ -56,6 +58,7 @@ def eval_command(
     arms: str,
     as_json: bool,
     plot_path: Path | None,
+    force: bool,
     limit: int | None,
     embedder: str,
     judge_spec: str | None,
@@ -80,7 +83,7 @@ def eval_command(
     else:
         sys.stdout.write(format_table(report))
     if plot_path is not None:  # after the report: a bad path must not lose the results
-        plot(report, plot_path)
+        plot(report, plot_path, force=force)
         print(f"cairn: plot written to {plot_path}", file=sys.stderr)
     return 0
 

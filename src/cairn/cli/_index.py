@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
+from ._params import Count
 
 if TYPE_CHECKING:
     from ..index import Embedder, VectorIndex
@@ -91,7 +92,7 @@ def index_app() -> None:
 @embedder_option
 @base_url_option
 @model_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=Count(1, 4096), default=32, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Drop all vectors and embed every doc again.")
 def add(
     files: tuple[Path, ...],
@@ -159,7 +160,7 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 
 @index_app.command("search")
 @click.argument("query")
-@click.option("--k", "-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--k", "-k", "k", type=Count(1, 10_000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--exact", is_flag=True, help="Score every vector (no HNSW).")
 @store_option

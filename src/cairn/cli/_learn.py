@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
+from ._params import Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _until_interrupted() -> Iterator[threading.Event]:
 @click.option("--follow", is_flag=True, help="Keep learning from new events until Ctrl-C.")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.05),
+    type=Finite(0.05, 86_400),
     default=2.0,
     show_default=True,
     help="Seconds between passes with --follow.",

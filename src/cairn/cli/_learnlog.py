@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ._app import app
+from ._params import Count
 from ._settings import common_options, settings
 
 
@@ -96,7 +97,14 @@ def _summary(event: dict[str, object]) -> str:
 @logs_group.command("tail")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing events as they arrive.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
-@click.option("-n", "count", type=int, default=20, show_default=True, help="Events to show first.")
+@click.option(
+    "-n",
+    "count",
+    type=Count(0, 1_000_000),
+    default=20,
+    show_default=True,
+    help="Events to show first.",
+)
 @common_options
 def logs_tail(follow: bool, as_json: bool, count: int) -> None:
     """Print the latest learning events (and, with --follow, new ones as they come)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
+from ._params import Count, Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -57,8 +58,8 @@ def _config() -> LLMConfig:
 @click.option("--model", "-m", "spec", help="provider:model (default: cairn.toml, else local).")
 @click.option("--system", "system_text", help="A system message.")
 @click.option("--stream", is_flag=True, help="Print the answer as it arrives.")
-@click.option("--max-tokens", type=int, help="Answer length limit.")
-@click.option("--temperature", type=float, help="Sampling temperature.")
+@click.option("--max-tokens", type=Count(1, 1_000_000), help="Answer length limit.")
+@click.option("--temperature", type=Finite(0, 2), help="Sampling temperature.")
 @debug_option
 @common_options
 def prompt(

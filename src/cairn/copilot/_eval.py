@@ -16,14 +16,13 @@ match and argument distance (`_metrics`), plus an optional judge's verdict.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
+from ..notebook import NotebookError, write_atomic
 from ._dataset import Case, Runbook
 from ._errors import CopilotError
 from ._metrics import arg_distance, exact_match
@@ -314,10 +313,11 @@ def format_table(report: EvalReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(report: EvalReport, path: Path | str) -> None:
+def plot(report: EvalReport, path: Path | str, *, force: bool = False) -> None:
     """Write a PNG of accuracy vs examples seen, one line per arm: the exact-match rate
-    and the mean argument distance over the last WINDOW cases, atomically. EvalError if
-    it cannot be written."""
+    and the mean argument distance over the last WINDOW cases, atomically (as every
+    user's file is written: `notebook.write_atomic`; a read-only file only with `force`).
+    EvalError if it cannot be written."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -338,7 +338,12 @@ def plot(report: EvalReport, path: Path | str) -> None:
     for axes in (exact, distance):
         axes.grid(alpha=0.3)
         axes.legend()
-    _write_atomic(Path(path), lambda f: figure.savefig(f, format="png", dpi=120))
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=120)
+    try:
+        write_atomic(path, png.getvalue(), force=force)
+    except NotebookError as exc:
+        raise EvalError(str(exc)) from None
 
 
 def _per_step(curve: Sequence[CurvePoint]) -> tuple[list[int], list[float], list[float]]:
@@ -351,29 +356,3 @@ def _per_step(curve: Sequence[CurvePoint]) -> tuple[list[int], list[float], list
             point.rolling_mean_distance,
         )
     return list(last), [r for r, _ in last.values()], [d for _, d in last.values()]
-
-
-def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write via a temp file in the same directory, fsync, then rename over `path`."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise EvalError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(f.fileno(), 0o666 & ~umask)  # as open() would, not mkstemp's 0600
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise EvalError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -1,5 +1,6 @@
 """Running cells: sessions that carry env and cwd, pipe and PTY runners, timeouts,
-cancellation of the whole process group, and bounded output capture.
+cancellation of the whole process group (also on SIGTERM/SIGHUP, through
+`StopSignals`), and bounded output capture.
 
 The kernel runs `CellSpec`s; `_runbook` alone maps notebook cells onto them.
 """
@@ -9,7 +10,16 @@ from ._errors import KernelError, ProgramNotFoundError, UnknownLanguageError
 from ._process import Execution, ProcessResult, ProcessSpec
 from ._programs import LANGUAGE_TABLE, Program, resolve_program
 from ._runbook import RunOptions, cell_spec, run_cells, session_for, session_record
-from ._session import EXPORT_NAME_RE, LAST_OUTPUT_VAR, CellResult, CellSpec, Session, parse_timeout
+from ._session import (
+    EXPORT_NAME_RE,
+    LAST_OUTPUT_VAR,
+    MAX_TIMEOUT,
+    CellResult,
+    CellSpec,
+    Session,
+    parse_timeout,
+)
+from ._signals import STOP_SIGNALS, StopSignals
 from ._terminal import render_text, strip_escapes
 
 __all__ = [
@@ -17,6 +27,8 @@ __all__ = [
     "EXPORT_NAME_RE",
     "LANGUAGE_TABLE",
     "LAST_OUTPUT_VAR",
+    "MAX_TIMEOUT",
+    "STOP_SIGNALS",
     "Captured",
     "CellResult",
     "CellSpec",
@@ -30,6 +42,7 @@ __all__ = [
     "ProgramNotFoundError",
     "RunOptions",
     "Session",
+    "StopSignals",
     "UnknownLanguageError",
     "cell_spec",
     "parse_timeout",

@@ -30,6 +30,9 @@ from ._capture import DEFAULT_LIMIT, Captured, Chunk, HeadTail
 from ._errors import KernelError
 
 READ_SIZE = 1 << 20
+# The longest single wait in the loop: epoll takes its timeout in int milliseconds, so a
+# far deadline (a timeout of days) is approached in steps instead of overflowing.
+MAX_WAIT = 3600.0
 # Called with each chunk as it arrives. The data is a view of a buffer that is reused
 # for the next read: write it out or copy it, don't keep it.
 OutputCallback = Callable[[str, memoryview], None]
@@ -99,7 +102,10 @@ class Execution:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._lock = threading.Lock()
-        self._cancel_requested = False
+        # 0 nothing, 1 interrupt (SIGINT, then SIGKILL after the grace), 2 kill at once.
+        # Only ever raised, so a request can't be lost to a reset that races a new one.
+        self._cancel_requested = 0
+        self._signal_request = 0  # the same, set by signal handlers without the lock
         self._finished = False
         self._pending_resize: tuple[int, int] | None = None
         self._pending_input = bytearray()
@@ -126,11 +132,23 @@ class Execution:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.write(self._wake_w, b"x")
 
-    def cancel(self) -> None:
-        """Interrupt the cell: SIGINT to its process group, SIGKILL after the grace period."""
+    def cancel(self, *, kill: bool = False) -> None:
+        """Interrupt the cell: SIGINT to its process group, SIGKILL after the grace period
+        (at once with `kill`)."""
         with self._lock:
-            self._cancel_requested = True
+            self._cancel_requested = max(self._cancel_requested, 2 if kill else 1)
         self._wake()
+
+    def cancel_from_signal(self, *, kill: bool = False) -> None:
+        """`cancel()` for a signal handler on the thread that runs `wait()`.
+
+        Takes no lock: the handler may have interrupted this very thread while it held
+        it. The state it reads is only changed by that thread, so the check is exact.
+        """
+        self._signal_request = max(self._signal_request, 2 if kill else 1)
+        if not self._finished:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"x")
 
     def resize(self, rows: int, cols: int) -> None:
         with self._lock:
@@ -250,6 +268,16 @@ class Execution:
                 self._signal_group(signal.SIGINT)
                 kill_at = time.monotonic() + spec.grace
 
+        def on_wake() -> None:
+            nonlocal cancelled, killed
+            request = self._handle_wake()
+            if request and status is None:
+                cancelled = True
+                begin_cancel()
+                if request >= 2 and not killed:
+                    killed = True
+                    self._signal_group(signal.SIGKILL)
+
         try:
             while True:
                 self._watch_input(sel)
@@ -257,7 +285,7 @@ class Execution:
                 waits = [t - now for t in (deadline, kill_at, linger_until) if t is not None]
                 if pidfd is None and status is None:
                     waits.append(0.05)
-                events = sel.select(max(0.0, min(waits)) if waits else None)
+                events = sel.select(max(0.0, min(*waits, MAX_WAIT)) if waits else None)
                 for key, mask in events:
                     if key.data == "out":
                         if mask & selectors.EVENT_READ:
@@ -267,9 +295,7 @@ class Execution:
                     elif key.data == "in":
                         self._write_input(key.fd)
                     elif key.data == "wake":
-                        if self._handle_wake() and status is None:
-                            cancelled = True
-                            begin_cancel()
+                        on_wake()
                     elif key.data == "stdin":
                         self._forward_stdin(key.fd, sel)
                     elif key.data == "exit":
@@ -295,16 +321,18 @@ class Execution:
         except KeyboardInterrupt:
             # Ctrl-C in the terminal that runs cairn: cancel the cell, then report it.
             cancelled = True
-            self._signal_group(signal.SIGINT)
-            status = self._reap(spec.grace)
             if status is None:
-                killed = True
-                self._signal_group(signal.SIGKILL)
-                status = self._reap(None)
-            self._drain(streams, timeline, sel)
+                status, was_killed = self._stop_interrupted(spec.grace)
+                killed = killed or was_killed
+            with contextlib.suppress(KeyboardInterrupt):
+                self._drain(streams, timeline, sel)
         finally:
-            if cancelled or timed_out:
-                self._signal_group(signal.SIGKILL)  # nothing of a cancelled cell survives
+            if cancelled or timed_out or status is None:
+                # Nothing of a cancelled cell survives, nor of one whose loop failed.
+                self._signal_group(signal.SIGKILL)
+            if status is None:
+                with contextlib.suppress(ChildProcessError):
+                    self._reap(5.0)
             sel.close()
             self._close_fds(pidfd)
         assert status is not None
@@ -409,17 +437,17 @@ class Execution:
             self._pending_input += data
         self._eof_pending = True
 
-    def _handle_wake(self) -> bool:
-        """Apply queued requests; True when a cancel was asked for."""
+    def _handle_wake(self) -> int:
+        """Apply queued requests; the cancel level asked for (0: none, 2: kill at once)."""
         with contextlib.suppress(BlockingIOError):
             os.read(self._wake_r, 4096)
         with self._lock:
-            wants_cancel, self._cancel_requested = self._cancel_requested, False
+            request = self._cancel_requested
             resize, self._pending_resize = self._pending_resize, None
         if resize and self._master is not None:
             _set_winsize(self._master, *resize)
             self._signal_group(signal.SIGWINCH)
-        return wants_cancel
+        return max(request, self._signal_request)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -466,6 +494,25 @@ class Execution:
         pipe = self._pipes.pop(fd, None)
         if pipe is not None:
             pipe.close()
+
+    def _stop_interrupted(self, grace: float) -> tuple[int, bool]:
+        """After Ctrl-C: SIGINT the group, SIGKILL it after `grace` seconds or at a second
+        Ctrl-C; the exit status and whether SIGKILL was needed."""
+        self._signal_group(signal.SIGINT)
+        try:
+            status = self._reap(grace)
+        except KeyboardInterrupt:
+            status = None
+        if status is not None:
+            return status, False
+        self._signal_group(signal.SIGKILL)
+        while True:
+            try:
+                final = self._reap(None)
+            except KeyboardInterrupt:
+                continue  # already killed: only the reaping is left
+            assert final is not None
+            return final, True
 
     def _reap(self, timeout: float | None) -> int | None:
         end = None if timeout is None else time.monotonic() + timeout

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..notebook import Cell, CellRun, Notebook
+from ._errors import KernelError
 from ._session import CellResult, CellSpec, Session, parse_timeout
 
 
@@ -27,7 +28,11 @@ def cell_spec(cell: Cell, options: RunOptions | None = None) -> CellSpec:
     options = options or RunOptions()
     timeout = options.timeout
     if cell.attributes.get("timeout", "").strip():
-        timeout = parse_timeout(cell.attributes["timeout"])
+        try:
+            timeout = parse_timeout(cell.attributes["timeout"])
+        except KernelError as exc:
+            where = f"cell {cell.name!r}" if cell.name else "a cell"
+            raise KernelError(f"{where} at line {cell.line}: {exc}") from None
     return CellSpec(
         source=cell.source,
         language=cell.language,
@@ -55,9 +60,23 @@ def run_cells(
     execute: Callable[[Session, Cell, CellSpec], CellResult] | None = None,
     stop_on_failure: bool = True,
 ) -> Iterator[tuple[Cell, CellResult]]:
-    """Run cells in order; stops after the first failure unless told otherwise."""
-    for cell in cells:
-        spec = cell_spec(cell, options)
+    """Run cells in order; stops after the first failure unless told otherwise.
+
+    Every cell's attributes are checked here, before the first cell runs (KernelError):
+    a bad `timeout` on the last cell must not stop a run half-way.
+    """
+    specs = [cell_spec(cell, options) for cell in cells]
+    return _run(cells, specs, session, execute, stop_on_failure)
+
+
+def _run(
+    cells: list[Cell],
+    specs: list[CellSpec],
+    session: Session,
+    execute: Callable[[Session, Cell, CellSpec], CellResult] | None,
+    stop_on_failure: bool,
+) -> Iterator[tuple[Cell, CellResult]]:
+    for cell, spec in zip(cells, specs, strict=True):
         if cell.attributes.get("cwd"):
             session.cwd = os.path.normpath(os.path.join(session.cwd, cell.attributes["cwd"]))
         result = execute(session, cell, spec) if execute else session.run(spec)

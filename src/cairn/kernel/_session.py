@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from ._capture import DEFAULT_LIMIT
 from ._errors import KernelError
 from ._process import Execution, OutputCallback, ProcessResult, ProcessSpec
 from ._programs import EXTENSIONS, Program, resolve_program
+from ._scratch import create as create_scratch
+from ._scratch import write_private
 
 # Runme: UPPER_CASE names (three chars at least) export the cell's stdout.
 EXPORT_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{1}[A-Z0-9_]*[A-Z][A-Z0-9_]*$")
@@ -29,19 +31,26 @@ LAST_OUTPUT_VAR = "__"
 # One env string may not exceed 128 KiB on Linux (MAX_ARG_STRLEN); stay well below.
 MAX_EXPORTED = 64 * 1024
 _VOLATILE = frozenset({"_", "SHLVL", "PWD", "OLDPWD", LAST_OUTPUT_VAR})
+MAX_TIMEOUT = 7 * 24 * 3600.0  # seconds
 _TIMEOUT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
 def parse_timeout(text: str) -> float:
-    """'30', '30s', '1.5m', '500ms', '1h' → seconds; KernelError otherwise."""
+    """'30', '30s', '1.5m', '500ms', '1h' → seconds; KernelError otherwise.
+
+    Accepted: more than 0, at most MAX_TIMEOUT (a week; longer is a typo, and would
+    overflow the event loop's wait).
+    """
+    accepted = f"more than 0 and at most {MAX_TIMEOUT / 3600:g}h (a week)"
     m = _TIMEOUT_RE.match(text)
     if m is None:
-        raise KernelError(f"invalid timeout {text!r}; use seconds or a unit, e.g. 30s, 2m, 500ms")
-    value = float(m.group(1))
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
-    if value <= 0:
-        raise KernelError(f"invalid timeout {text!r}: must be positive")
-    return value * scale
+        raise KernelError(
+            f"invalid timeout {text!r}; use seconds or a unit, e.g. 30s, 2m, 500ms; {accepted}"
+        )
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
+    if not 0 < value <= MAX_TIMEOUT:
+        raise KernelError(f"invalid timeout {text!r}: must be {accepted}")
+    return value
 
 
 @dataclass
@@ -81,13 +90,14 @@ def _wrapper(program: Program, script: Path, state: Path) -> str:
 
     The state is written explicitly once the cell's script returns (a cell may install
     its own EXIT trap, which replaces ours), and by the EXIT trap when the cell leaves
-    early through `exit` or `set -e`.
+    early through `exit` or `set -e`. It goes into a file created 0600 beforehand (`>|`
+    keeps its mode, and writes even under the cell's `set -o noclobber`).
     """
     strict = "set -e -o pipefail" if program.shell == "pipefail" else "set -e"
     q_state, q_script = shlex.quote(str(state)), shlex.quote(str(script))
     return (
         "__cairn_state() {\n"
-        f"  {{ printf '%s\\0' \"$PWD\"; command env -0; }} > {q_state} 2>/dev/null || true\n"
+        f"  {{ printf '%s\\0' \"$PWD\"; command env -0; }} >| {q_state} 2>/dev/null || true\n"
         "}\n"
         "__cairn_exit() {\n"
         "  __cairn_rc=$?\n"
@@ -122,7 +132,9 @@ class Session:
         self.tail_limit = tail_limit
         self.grace = grace
         self.linger = linger
-        self._tmp = Path(tempfile.mkdtemp(prefix="cairn-session-"))
+        self._tmp = create_scratch()
+        # Removed by close(), else when the session is collected or the interpreter exits.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._tmp), True)
         self._count = 0
 
     def __enter__(self) -> Session:
@@ -132,7 +144,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        """Remove the session's scratch directory (cell files and state)."""
+        self._cleanup()
 
     def resolve(self, cell: CellSpec) -> Program:
         return resolve_program(
@@ -165,12 +178,13 @@ class Session:
             script = base.with_suffix(".sh")
             state = base.with_suffix(".state")
             wrapper = base.with_suffix(".wrapper.sh")
-            script.write_text(source, encoding="utf-8")
-            wrapper.write_text(_wrapper(program, script, state), encoding="utf-8")
+            write_private(script, source)
+            write_private(wrapper, _wrapper(program, script, state))
+            write_private(state, "")
             argv = [*program.argv, str(wrapper)]
         else:
             script = base.with_suffix(EXTENSIONS.get(cell.language.lower(), ""))
-            script.write_text(source, encoding="utf-8")
+            write_private(script, source)
             argv = [*program.argv, str(script)]
         spec = ProcessSpec(
             argv=argv,
@@ -225,13 +239,13 @@ class Session:
         try:
             raw = state.read_bytes()
         except OSError:
-            return []  # killed before its EXIT trap ran: the session keeps its old state
+            return []
         finally:
             with contextlib.suppress(OSError):
                 state.unlink()
         parts = raw.split(b"\x00")
         if not parts or not parts[0]:
-            return []
+            return []  # killed before its EXIT trap ran: the session keeps its old state
         cwd = parts[0].decode("utf-8", "surrogateescape")
         after: dict[str, str] = {}
         for item in parts[1:]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -59,32 +60,58 @@ def load(path: Path | str) -> Notebook:
     return nb
 
 
-def write_atomic(path: Path | str, text: str) -> None:
-    """Write `text` to `path` via a temp file + fsync + rename: all or nothing.
+def write_atomic(path: Path | str, data: str | bytes, *, force: bool = False) -> Path:
+    """Write `data` (text as UTF-8) to `path` via a temp file + fsync + rename: all or
+    nothing. Returns the file written: the target when `path` is a symlink.
 
-    The file keeps its permission bits; on any failure (disk full, permission) the old
-    file is untouched and the temp file removed.
+    Every command that writes a user's file goes through here, so they all behave alike:
+    - a symlink is followed: its target is replaced and the link kept;
+    - an existing file keeps its mode (and owner and group, where allowed);
+    - a read-only file (no write bit, or not writable by us) is refused with
+      NotebookFileError unless `force`; so is anything but a regular file;
+    - a hard link is broken: `path` gets a new inode with the new content and the file's
+      other names keep the old one. Writing in place would keep the links but could
+      leave a torn file behind on a crash or a full disk; all-or-nothing wins.
+    On any failure (disk full, permission) the old file is untouched and the temp file
+    removed.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    data = text.encode("utf-8")
+    target = Path(os.path.realpath(path))
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        mode = path.stat().st_mode & 0o7777
+        st: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise NotebookFileError(f"{path}: cannot write: {exc.strerror}") from None
+    if st is not None:
+        if not stat.S_ISREG(st.st_mode):
+            raise NotebookFileError(f"{path}: not a regular file; not replacing it")
+        mode = stat.S_IMODE(st.st_mode)
+        if not force and (not mode & 0o222 or not os.access(target, os.W_OK)):
+            raise NotebookFileError(
+                f"{path}: is read-only (mode {mode:04o}); not replacing it"
+                " (make it writable, or pass --force to replace it and keep its mode)"
+            )
+    else:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    directory = target.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise NotebookFileError(f"{path}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if st is not None and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, st.st_uid, st.st_gid)
+        os.chmod(tmp, mode)  # after chown, which clears set-id bits
+        os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -98,3 +125,4 @@ def write_atomic(path: Path | str, text: str) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    return target
