@@ -213,7 +213,8 @@ def _docs_routes(app: FastAPI, config: ServerConfig) -> None:
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    state: ServerState = request.app.state.cairn
+    return JSONResponse({"detail": state.public(exc.message)}, status_code=exc.status)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -221,7 +222,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         f"{'.'.join(str(p) for p in err.get('loc', ())) or 'request'}: {err.get('msg', '')}"
         for err in exc.errors()
     )
+    state: ServerState = request.app.state.cairn
     return JSONResponse(
-        {"detail": message or "malformed request", "errors": jsonable_encoder(exc.errors())},
+        {
+            "detail": state.public(message) or "malformed request",
+            "errors": jsonable_encoder(exc.errors()),
+        },
         status_code=422,
     )

@@ -202,7 +202,7 @@ async def execute(websocket: WebSocket) -> None:
         request = await _first_message(websocket)
         job = _accept(state, request)
     except ApiError as exc:
-        await _refuse(websocket, exc)
+        await _refuse(websocket, ApiError(exc.status, state.public(exc.message)))
         return
     except (WebSocketDisconnect, RuntimeError):
         return
@@ -251,7 +251,7 @@ def _accept(state: ServerState, request: ExecuteRequest) -> _Job:
         # Events and the session name the runbook as `cairn run` would: the root as
         # given, not with its symlinks resolved.
         path = Path(os.path.normpath(state.given_root / request.path))
-        cell = lookup_cell(state.root, nb, request.cell, request.path)
+        cell = lookup_cell(nb, request.cell, request.path)
         spec = cell_spec(cell, RunOptions(timeout=request.timeout, interactive=request.interactive))
         session, evicted = state.sessions.acquire(request.session, nb, path, request.path)
         session.cancel = lambda: job_control.request("cancel")
@@ -306,6 +306,8 @@ async def _stream(websocket: WebSocket, job: _Job) -> None:
                 continue
             if fatal:
                 close_code = 4000 + int(message["status"])
+            if message["type"] == "error":
+                message["message"] = job.state.public(message["message"])
             try:
                 await websocket.send_text(json.dumps(message))
             except (WebSocketDisconnect, RuntimeError, OSError):

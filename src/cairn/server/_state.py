@@ -14,6 +14,7 @@ from .. import learnlog
 from ._config import ServerConfig
 from ._learning import Learning
 from ._prefill import Prefill
+from ._runbooks import relative_paths
 from ._sessions import ServerSession, Sessions
 
 log = logging.getLogger("cairn.server")
@@ -54,18 +55,30 @@ class ServerState:
     workers: set[threading.Thread] = field(default_factory=set)
     learning: Learning | None = None  # examples for suggestions; learned in the background
     prefill: Prefill | None = None  # the next suggestion's prompt, evaluated after each run
+    places: dict[Path, str] = field(default_factory=dict)  # directory → its name for clients
 
     @classmethod
     def of(cls, config: ServerConfig) -> ServerState:
+        root, given_root = config.root.resolve(), Path(os.path.abspath(config.root))
+        places = {root: ".", given_root: "."}
+        if config.config_dir is not None:
+            for form in (Path(os.path.abspath(config.config_dir)), config.config_dir.resolve()):
+                places.setdefault(form, "<config dir>")
         return cls(
             config=config,
-            root=config.root.resolve(),
-            given_root=Path(os.path.abspath(config.root)),
+            root=root,
+            given_root=given_root,
             sessions=Sessions(config.max_sessions),
             slots=Slots(config.max_executions),
             origins=config.allowed_origins(),
             learning=_learning(config),
+            places=places,
         )
+
+    def public(self, message: str) -> str:
+        """An error message as clients may see it: files relative to the served root,
+        the config dir as `<config dir>`; never the server's absolute paths."""
+        return relative_paths(message, self.places)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel running cells, wait for their workers (they record the events), end

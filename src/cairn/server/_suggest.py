@@ -87,7 +87,7 @@ def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, st
     cells = cells_from_notebook(nb)
     cursor = len(cells)
     if body.after is not None:
-        cursor = nb.cells.index(lookup_cell(state.root, nb, body.after, body.path)) + 1
+        cursor = nb.cells.index(lookup_cell(nb, body.after, body.path)) + 1
     return cells, cursor, str(full)
 
 
@@ -203,10 +203,11 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
                 queue.put_nowait(_sse("done", {}))
             except SuggestError as exc:
                 status = 504 if "did not answer" in str(exc) else 502
-                queue.put_nowait(_sse("error", {"status": status, "message": str(exc)}))
+                message = state.public(str(exc))
+                queue.put_nowait(_sse("error", {"status": status, "message": message}))
             except Exception as exc:  # the stream ends cleanly; the server goes on
                 log.exception("suggest failed")
-                message = f"{type(exc).__name__}: {exc}"
+                message = state.public(f"{type(exc).__name__}: {exc}")
                 queue.put_nowait(_sse("error", {"status": 500, "message": message}))
             finally:
                 queue.put_nowait(None)
