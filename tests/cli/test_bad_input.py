@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
+
+from cairn.learnlog import read_events
+
+from .conftest import CAIRN
 
 
 def _clean_error(result, code: int = 2) -> str:
@@ -182,3 +187,21 @@ def test_config_dir_option_moves_the_default_store_too(cairn, runbook, tmp_path)
     added = cairn("--config-dir", str(config), "index", "add", str(path), "--embedder", "hash")
     assert added.returncode == 0, added.stderr
     assert (config / "cairn.db").exists()
+
+
+def test_run_with_stdout_on_a_full_disk_still_runs_and_records_the_cell(runbook, tmp_path) -> None:
+    path = runbook('```sh {"name":"talk","interactive":"false"}\necho said\n```\n')
+    config = tmp_path / "cfg"
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [CAIRN, "run", "talk", "--file", str(path), "--config-dir", str(config)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "cannot echo the cell's stdout" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    executed = [e for _, e in read_events(config / "logs") if e["type"] == "cell.executed"]
+    assert [e["stdout"] for e in executed] == ["said\n"]

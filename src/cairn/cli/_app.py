@@ -156,10 +156,10 @@ def _execute_live(
     """Run a cell with its output streamed to our stdout/stderr, as it arrives; a stop
     signal cancels it."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
-    hung_up: set[str] = set()
+    unwritable: set[str] = set()
 
     def on_output(stream: str, data: memoryview) -> None:
-        if stream in hung_up:
+        if stream in unwritable:
             return
         target = err if stream == "stderr" else out
         try:
@@ -167,10 +167,11 @@ def _execute_live(
             target.flush()
         except BrokenPipeError:
             raise  # `cairn run x | head`: the reader is gone, stop like a pipeline would
-        except OSError:
-            if stop is None or not stop.stopped:
-                raise
-            hung_up.add(stream)  # our terminal hung up: keep capturing, stop echoing
+        except OSError as exc:
+            # A hung-up terminal (EIO) or a full disk: the cell goes on, and its output is
+            # still captured for the record; only the echo stops.
+            unwritable.add(stream)
+            _err(f"cairn: cannot echo the cell's {stream}: {exc.strerror}; still capturing it")
 
     tty = spec.interactive and _tty.stdin_is_tty()
     stdin_fd = None
