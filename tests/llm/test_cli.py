@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from .fake_openai import Behaviour, FakeOpenAI
 
@@ -95,3 +100,83 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
     out = _cairn(tmp_path, "prompt", "x", "-m", "openai:gpt-test", env=env)
     assert out.returncode == 2
     assert "cannot reach http://127.0.0.1:9/v1" in out.stderr and "Traceback" not in out.stderr
+
+
+class _Proxy:
+    """A listening socket set as every proxy: the SDKs would connect here for any request
+    to a provider's own API, so a connection counted here is a network call."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()  # refuse at once: the client fails fast rather than waiting
+
+    def env(self) -> dict[str, str]:
+        return {name: self.url for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")} | {
+            "NO_PROXY": ""
+        }
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone won't
+        self.sock.close()
+        self.thread.join()
+
+
+@pytest.fixture
+def proxy() -> Iterator[_Proxy]:
+    server = _Proxy()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("spec", "variable"),
+    [("anthropic", "ANTHROPIC_API_KEY"), ("openai:gpt-4o-mini", "OPENAI_API_KEY")],
+)
+def test_a_missing_key_is_named_before_any_network_call(
+    tmp_path: Path, proxy: _Proxy, spec: str, variable: str
+) -> None:
+    out = _cairn(tmp_path, "prompt", "x", "-m", spec, env=proxy.env())
+    assert out.returncode == 2 and out.stdout == ""
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("cairn: error: ") and f"{variable} is not set" in line
+    assert "cannot reach" not in line
+    assert proxy.connections == 0
+
+
+def test_the_providers_own_url_written_out_still_needs_its_key(
+    tmp_path: Path, proxy: _Proxy
+) -> None:
+    env = proxy.env() | {"OPENAI_BASE_URL": "https://api.openai.com/v1/"}
+    out = _cairn(tmp_path, "prompt", "x", "-m", "openai:gpt-4o-mini", env=env)
+    assert out.returncode == 2 and "OPENAI_API_KEY is not set" in out.stderr
+    assert proxy.connections == 0
+
+
+def test_a_local_openai_compatible_server_needs_no_key(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.script.append(Behaviour(text="no key needed"))
+    out = _cairn(
+        tmp_path, "prompt", "x", "-m", "openai:llama3", env={"OPENAI_BASE_URL": fake.base_url}
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "no key needed\n"
+
+
+def test_models_list_says_a_provider_without_its_key_is_not_configured(tmp_path: Path) -> None:
+    env = {"OPENAI_BASE_URL": "https://api.openai.com/v1"}
+    rows = {
+        r["provider"]: r
+        for r in json.loads(_cairn(tmp_path, "models", "list", "--json", env=env).stdout)
+    }
+    assert not rows["openai"]["configured"] and not rows["anthropic"]["configured"]

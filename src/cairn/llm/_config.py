@@ -15,7 +15,9 @@ else the local GGUF model, so Cairn works offline out of the box.
     model = "claude-haiku-4-5"
 
 Keys come from the environment only (OPENAI_API_KEY, ANTHROPIC_API_KEY), never from the
-file; OPENAI_BASE_URL overrides the file's base URL.
+file; OPENAI_BASE_URL overrides the file's base URL. A provider's own API without its key
+is refused here, before any network call; a base URL elsewhere (a local server, a proxy)
+may need no key.
 """
 
 from __future__ import annotations
@@ -26,16 +28,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._errors import LLMError
 from ._model import Model
 
 PROVIDERS = ("openai", "anthropic", "local")
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "local": ""}
+# The hosts of the providers' own APIs, which always need a key.
+OWN_HOSTS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}
+KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
 class ConfigError(LLMError):
     """cairn.toml is unreadable or names something that does not exist."""
+
+
+class MissingKeyError(ConfigError):
+    """A provider's own API is asked for, and its API key is not in the environment."""
 
 
 @dataclass
@@ -84,8 +94,41 @@ def default_spec(config: LLMConfig, env: Mapping[str, str]) -> str:
     return config.default or "local"
 
 
+def _base_url(provider: str, table: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The base URL the provider's SDK will use; None for the provider's own API."""
+    if provider == "openai":
+        base = env.get("OPENAI_BASE_URL") or table.get("base_url")
+    else:  # the file's base URL, else the one the anthropic SDK reads from the environment
+        base = table.get("base_url") or env.get("ANTHROPIC_BASE_URL")
+    return str(base) if base else None
+
+
+def _needs_key(provider: str, base_url: str | None) -> bool:
+    """Whether requests go to the provider's own API (which refuses them without a key)."""
+    if base_url is None:
+        return True
+    return (urlsplit(base_url).hostname or "").lower() == OWN_HOSTS[provider]
+
+
+def _key(provider: str, base_url: str | None, env: Mapping[str, str]) -> str | None:
+    """The provider's API key; MissingKeyError when its own API would get none."""
+    variable = KEY_VARIABLES[provider]
+    key = env.get(variable)
+    if not key and _needs_key(provider, base_url):
+        url_variable = "OPENAI_BASE_URL" if provider == "openai" else "ANTHROPIC_BASE_URL"
+        raise MissingKeyError(
+            f"{variable} is not set: the {provider} provider needs an API key in the"
+            f" environment (export {variable}=…), or a base_url in [llm.{provider}] of"
+            f" cairn.toml (or {url_variable}) for a server that needs none"
+        )
+    return key or None
+
+
 def open_model(spec: str | None, config: LLMConfig, env: Mapping[str, str] | None = None) -> Model:
-    """A Model for `spec` (or the default), configured from cairn.toml and the environment."""
+    """A Model for `spec` (or the default), configured from cairn.toml and the environment.
+
+    Raises MissingKeyError, before anything touches the network, when the provider's own
+    API (OpenAI's, Anthropic's) is asked for without its API key."""
     env = os.environ if env is None else env
     provider, name = split_spec(spec or default_spec(config, env))
     table = config.providers.get(provider, {})
@@ -93,17 +136,13 @@ def open_model(spec: str | None, config: LLMConfig, env: Mapping[str, str] | Non
     if provider == "openai":
         from ._openai import OpenAIModel
 
-        return OpenAIModel(
-            name,
-            base_url=env.get("OPENAI_BASE_URL") or table.get("base_url"),
-            api_key=env.get("OPENAI_API_KEY"),
-        )
+        base_url = _base_url(provider, table, env)
+        return OpenAIModel(name, base_url=base_url, api_key=_key(provider, base_url, env))
     if provider == "anthropic":
         from ._anthropic import AnthropicModel
 
-        return AnthropicModel(
-            name, base_url=table.get("base_url"), api_key=env.get("ANTHROPIC_API_KEY")
-        )
+        base_url = _base_url(provider, table, env)
+        return AnthropicModel(name, base_url=base_url, api_key=_key(provider, base_url, env))
     from ._local import LocalModel
 
     return LocalModel(name or table.get("path") or None)
@@ -127,15 +166,13 @@ def list_models(config: LLMConfig, env: Mapping[str, str] | None = None) -> list
         table = config.providers.get(provider, {})
         name = str(table.get("model") or DEFAULT_MODELS[provider])
         spec = f"{provider}:{name}" if name else provider
-        if provider == "openai":
-            base = env.get("OPENAI_BASE_URL") or table.get("base_url")
-            key = "set" if env.get("OPENAI_API_KEY") else "missing"
-            configured = bool(env.get("OPENAI_API_KEY") or base)
-            detail = f"base_url={base or 'api.openai.com'}; key {key}"
-        elif provider == "anthropic":
-            key = "set" if env.get("ANTHROPIC_API_KEY") else "missing"
-            configured = bool(env.get("ANTHROPIC_API_KEY") or table.get("base_url"))
-            detail = f"key {key}"
+        if provider in KEY_VARIABLES:
+            base = _base_url(provider, table, env)
+            has_key = bool(env.get(KEY_VARIABLES[provider]))
+            configured = has_key or not _needs_key(provider, base)
+            detail = (
+                f"base_url={base or OWN_HOSTS[provider]}; key {'set' if has_key else 'missing'}"
+            )
         else:
             configured = True
             detail = str(table.get("path") or "bundled gemma3-270m (offline)")
