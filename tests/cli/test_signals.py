@@ -38,7 +38,14 @@ echo quick
 class Run:
     """`cairn run` started in the background, in its own directory, TMPDIR and config."""
 
-    def __init__(self, root: Path, tmpdir: Path, *names: str, interactive: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        tmpdir: Path,
+        *names: str,
+        interactive: bool = False,
+        ignore_sighup: bool = False,
+    ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.config = root / "cfg"
@@ -57,6 +64,10 @@ class Run:
             stderr=self.stderr,
             env=env,
             start_new_session=True,
+            # As `nohup` starts it: SIGHUP ignored, inherited through exec.
+            preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+            if ignore_sighup
+            else None,
         )
 
     def cell_started(self) -> tuple[int, int]:
@@ -130,6 +141,19 @@ def test_stop_signal_cancels_the_cells_group_records_it_and_removes_the_temp_dir
     assert [(e["known_name"], e["cancelled"]) for e in executed] == [("hang", True)]
     assert events[-1]["type"] == "session.ended"
     assert events[-1]["cells_run"] == 1
+
+
+def test_under_nohup_a_hangup_is_still_ignored(tmp_path: Path, tmpdir_: Path) -> None:
+    run = Run(tmp_path / "book", tmpdir_, "hang", ignore_sighup=True)
+    shell, _ = run.cell_started()
+    try:
+        # Both pending at once: a caught SIGHUP would be handled first and give 129.
+        run.proc.send_signal(signal.SIGHUP)
+        run.proc.send_signal(signal.SIGTERM)
+        assert run.wait() == 128 + signal.SIGTERM, run.err()
+    finally:
+        _kill_group(shell)
+    assert "stopped by SIGTERM" in run.err()
 
 
 def test_a_second_sigint_in_the_grace_period_still_records_the_cell_and_the_session(

@@ -5,12 +5,14 @@ keeps running, and nothing is recorded or cleaned up. While a `StopSignals` is a
 each of them instead cancels the running cell (SIGINT to its group, SIGKILL after the
 grace period) and marks the run as stopped, so the caller records the cancelled cell,
 flushes its logs, removes its files, and exits with `exit_code` (128 + the signal).
-A second signal kills the cell's group at once; the recording still happens.
+A second signal kills the cell's group at once; the recording still happens. A signal
+that was ignored when the block began (`nohup`) stays ignored.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from types import FrameType
 from typing import Any
 
@@ -30,8 +32,13 @@ class StopSignals:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # Python delivers signals to the main thread only
         for sig in self.signals:
-            self._previous[sig] = signal.signal(sig, self._on_signal)
+            # An ignored signal stays ignored: `nohup cairn run …` must survive a hangup,
+            # and a background job started by a non-interactive shell ignores SIGINT.
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._previous[sig] = signal.signal(sig, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
