@@ -17,6 +17,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from ..privacy import private_file
+
 PREFIX = "cairn-session-"
 _NAME_RE = re.compile(r"^cairn-session-(\d+)-(\d+)-")
 _swept_by: int | None = None  # pid of the process that already swept (forks sweep again)
@@ -92,12 +94,6 @@ def create() -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Create `path` (it must not exist) readable and writable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # the umask could only have narrowed it; make it exact
-        view = memoryview(text.encode("utf-8"))
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+    """Create `path` 0600 (whatever the umask) and write `text` into it."""
+    private_file(path)
+    path.write_text(text, encoding="utf-8")
