@@ -173,6 +173,38 @@ def test_missing_file_is_an_error_before_anything_is_written(docs: Path) -> None
     assert json.loads(cairn("index", "stats", "--json", cwd=docs).stdout)["docs"] == 0
 
 
+def _bad_files(docs: Path) -> None:
+    (docs / "docs" / "latin1.md").write_bytes(b"# Caf\xe9\n\nwritten in Latin-1\n")
+    (docs / "docs" / "dangling.md").symlink_to(docs / "docs" / "moved-away.md")
+
+
+def test_add_skips_a_bad_file_with_a_warning_and_adds_the_rest(docs: Path) -> None:
+    _bad_files(docs)
+    result = cairn("index", "add", "docs", "--embedder", "hash", cwd=docs)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[:2] == [
+        "cairn: warning: docs/dangling.md: cannot read: No such file or directory; skipped",
+        "cairn: warning: docs/latin1.md: not UTF-8 text (byte 5); skipped",
+    ]
+    assert lines[2].startswith("cairn: 2 files, 4 sections: 4 new or changed")
+    assert lines[2].endswith("; 2 files skipped (see above)")
+    assert json.loads(cairn("index", "stats", "--json", cwd=docs).stdout)["docs"] == 4
+
+
+def test_add_strict_adds_nothing_and_fails_when_a_file_is_bad(docs: Path) -> None:
+    _bad_files(docs)
+    result = cairn("index", "add", "docs", "--embedder", "hash", "--strict", cwd=docs)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "cairn: warning: docs/dangling.md: cannot read: No such file or directory",
+        "cairn: warning: docs/latin1.md: not UTF-8 text (byte 5)",
+        "cairn: error: 2 files cannot be indexed (first: docs/dangling.md: cannot read:"
+        " No such file or directory); nothing was added",
+    ]
+    assert json.loads(cairn("index", "stats", "--json", cwd=docs).stdout)["docs"] == 0
+
+
 def test_local_model_end_to_end_finds_meaning_not_words(docs: Path) -> None:
     added = cairn("index", "add", "docs", cwd=docs)  # the local model is the default
     assert added.returncode == 0, added.stderr

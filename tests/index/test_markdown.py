@@ -9,6 +9,7 @@ import pytest
 from cairn.index import (
     Docs,
     IndexingError,
+    UnreadableFilesError,
     VectorIndex,
     add_markdown,
     embed_docs,
@@ -111,11 +112,36 @@ def test_adding_a_file_again_removes_sections_it_lost(kv: SQLiteKV, tmp_path: Pa
     assert "notes.md#two" not in index and len(index) == 2
 
 
-def test_an_unreadable_file_leaves_the_store_untouched(kv: SQLiteKV, tmp_path: Path) -> None:
+def test_strict_leaves_the_store_untouched_when_a_file_is_bad(kv: SQLiteKV, tmp_path: Path) -> None:
     (tmp_path / "good.md").write_text("# Fine\n\ntext\n", "utf-8")
     (tmp_path / "bad.md").write_bytes(b"# Bad\n\n\xff\xfe not utf-8\n")
-    with pytest.raises(IndexingError, match=r"bad\.md: not UTF-8"):
-        add_markdown(kv, VectorIndex(kv, "docs"), [tmp_path], root=tmp_path)
+    with pytest.raises(UnreadableFilesError, match=r"bad\.md: not UTF-8") as info:
+        add_markdown(kv, VectorIndex(kv, "docs"), [tmp_path], root=tmp_path, strict=True)
+    assert [(f.path.name, f.reason) for f in info.value.skipped] == [
+        ("bad.md", "not UTF-8 text (byte 7)")
+    ]
     with pytest.raises(IndexingError, match="no such file"):
         add_markdown(kv, VectorIndex(kv, "docs"), [tmp_path / "good.md", tmp_path / "nope.md"])
     assert list(Docs(kv).ids()) == []
+
+
+def test_a_bad_file_is_skipped_with_its_reason_and_the_rest_is_added(
+    kv: SQLiteKV, tmp_path: Path
+) -> None:
+    (tmp_path / "good.md").write_text("# Fine\n\ntext\n", "utf-8")
+    (tmp_path / "later.md").write_text("# Kept\n\nfirst version\n", "utf-8")
+    index = VectorIndex(kv, "docs")
+    assert add_markdown(kv, index, [tmp_path], root=tmp_path).skipped == ()
+
+    (tmp_path / "later.md").write_bytes(b"# Kept\n\n\xff broken since\n")
+    (tmp_path / "gone.md").symlink_to(tmp_path / "missing-target.md")
+    (tmp_path / "new.md").write_text("# New\n\nadded despite the others\n", "utf-8")
+    report = add_markdown(kv, index, [tmp_path], root=tmp_path)
+    assert [(f.path.name, f.reason) for f in report.skipped] == [
+        ("gone.md", "cannot read: No such file or directory"),
+        ("later.md", "not UTF-8 text (byte 8)"),
+    ]
+    assert report.files == 2 and report.written == ("new.md#new",)
+    # The docs a skipped file had before stay as they were: skipping is not deleting.
+    assert sorted(Docs(kv).ids()) == ["good.md#fine", "later.md#kept", "new.md#new"]
+    assert report.removed == ()

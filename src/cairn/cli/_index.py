@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from ._app import app
 from ._params import Count
 
 if TYPE_CHECKING:
-    from ..index import Embedder, VectorIndex
+    from ..index import Embedder, SkippedFile, VectorIndex
     from ..store import KV
 
 INDEX_NAME = "docs"
@@ -94,6 +94,12 @@ def index_app() -> None:
 @model_option
 @click.option("--batch-size", type=Count(1, 4096), default=32, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Drop all vectors and embed every doc again.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="A file that cannot be read or parsed is an error, and nothing is added"
+    " (default: warn, skip it, add the rest).",
+)
 def add(
     files: tuple[Path, ...],
     store_url: str | None,
@@ -102,24 +108,32 @@ def add(
     model: str | None,
     batch_size: int,
     rebuild: bool,
+    strict: bool,
 ) -> None:
     """Add Markdown files (or the Markdown under directories), one doc per section, and
     embed the docs that are new or changed."""
-    from ..index import MAX_CHARS, add_markdown, embed_docs, reset_embeddings
+    from ..index import MAX_CHARS, UnreadableFilesError, add_markdown, embed_docs, reset_embeddings
 
     with _store(store_url) as kv:
         chosen, index = _embedder(kv, embedder, base_url, model, rebuild=rebuild)
-        report = add_markdown(kv, index, files)
+        try:
+            report = add_markdown(kv, index, files, strict=strict)
+        except UnreadableFilesError as exc:
+            _warn_skipped(exc.skipped, "")
+            raise
+        _warn_skipped(report.skipped, "; skipped")
         if rebuild:
             reset_embeddings(kv, index)
             index.model = chosen.name
         with _progress_bar() as progress:
             embedded = embed_docs(kv, chosen, index, batch_size=batch_size, progress=progress)
         index.maybe_save()
+    skipped = len(report.skipped)
     print(
         f"cairn: {report.files} files, {report.docs} sections: {len(report.written)} new or"
         f" changed, {len(report.removed)} removed; embedded {embedded.embedded}"
-        f" with {chosen.name}",
+        f" with {chosen.name}"
+        + (f"; {skipped} file{'s' if skipped > 1 else ''} skipped (see above)" if skipped else ""),
         file=sys.stderr,
     )
     if embedded.truncated:
@@ -128,6 +142,11 @@ def add(
             f" only their start was embedded (first: {embedded.truncated[0]})",
             file=sys.stderr,
         )
+
+
+def _warn_skipped(skipped: Iterable[SkippedFile], suffix: str) -> None:
+    for item in skipped:
+        print(f"cairn: warning: {item.path}: {item.reason}{suffix}", file=sys.stderr)
 
 
 @contextmanager
@@ -141,12 +160,16 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
         TimeRemainingColumn,
     )
 
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log or a pipe: no bar, and no blank line where it was
+        yield lambda done, total: None
+        return
     bar = Progress(
         TextColumn("embedding"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     )
     task = bar.add_task("embedding", total=None)

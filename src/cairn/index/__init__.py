@@ -24,7 +24,15 @@ from ._embedder import Embedder, HashEmbedder
 from ._errors import EmbeddingError, IndexingError, VectorIndexError
 from ._hnsw import HNSWParams
 from ._local import LocalEmbedder
-from ._markdown import AddReport, add_markdown, markdown_docs, slugify, split_markdown
+from ._markdown import (
+    AddReport,
+    SkippedFile,
+    UnreadableFilesError,
+    add_markdown,
+    markdown_docs,
+    slugify,
+    split_markdown,
+)
 from ._open import EMBEDDERS, embedder_kind, open_embedder
 from ._openai import OpenAIEmbedder
 from ._vectors import IndexStats, Match, VectorIndex
@@ -46,6 +54,8 @@ __all__ = [
     "LocalEmbedder",
     "Match",
     "OpenAIEmbedder",
+    "SkippedFile",
+    "UnreadableFilesError",
     "VectorIndex",
     "VectorIndexError",
     "add_markdown",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..notebook import NotebookError
 from ..store import KV
 from ._docs import Doc, Docs, delete_docs
 from ._errors import IndexingError
@@ -85,37 +86,87 @@ def source_id(path: Path, root: Path | None = None) -> str:
         return resolved.as_posix()
 
 
-def markdown_docs(path: Path, root: Path | None = None) -> list[Doc]:
-    """The docs of one Markdown file. Raises IndexingError if it cannot be read as UTF-8."""
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file (or directory) that `add_markdown` left out, and why."""
+
+    path: Path
+    reason: str  # e.g. "not UTF-8 text (byte 7)"
+
+
+class UnreadableFilesError(IndexingError):
+    """Files cannot be read or parsed, and all or nothing was asked for: nothing was added."""
+
+    def __init__(self, skipped: Sequence[SkippedFile]) -> None:
+        self.skipped = tuple(skipped)
+        first = self.skipped[0]
+        if len(self.skipped) == 1:
+            message = f"{first.path}: {first.reason}; nothing was added"
+        else:
+            message = (
+                f"{len(self.skipped)} files cannot be indexed (first: {first.path}:"
+                f" {first.reason}); nothing was added"
+            )
+        super().__init__(message)
+
+
+class _Unreadable(Exception):
+    """One file cannot be read or parsed; the argument says why."""
+
+
+def _file_docs(path: Path, root: Path | None) -> list[Doc]:
+    """The docs of one Markdown file; _Unreadable if it cannot be read or parsed."""
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise _Unreadable("not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise IndexingError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise _Unreadable(f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise IndexingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        sections = split_markdown(text, title=path.stem)
+    except (NotebookError, ValueError, RecursionError) as exc:
+        raise _Unreadable(f"cannot parse: {exc}") from None
     source = source_id(path, root)
     return [
         Doc(f"{source}#{s.slug}" if s.slug else source, s.title or path.stem, s.text)
-        for s in split_markdown(text, title=path.stem)
+        for s in sections
     ]
 
 
-def markdown_files(paths: Iterable[Path]) -> list[Path]:
+def markdown_docs(path: Path, root: Path | None = None) -> list[Doc]:
+    """The docs of one Markdown file. Raises IndexingError if it cannot be read as UTF-8
+    text or parsed."""
+    try:
+        return _file_docs(path, root)
+    except _Unreadable as exc:
+        raise IndexingError(f"{path}: {exc}") from None
+
+
+def markdown_files(paths: Iterable[Path]) -> tuple[list[Path], list[SkippedFile]]:
     """Files named directly, plus the Markdown files under named directories (hidden
-    directories skipped), in a stable order without repeats."""
+    directories skipped), in a stable order without repeats; and the directories that
+    could not be listed. Raises IndexingError for a named path that does not exist."""
     found: dict[Path, None] = {}
+    unlisted: list[SkippedFile] = []
+
+    def on_error(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else Path("?")
+        unlisted.append(SkippedFile(where, f"cannot list directory: {exc.strerror or exc}"))
+
     for path in paths:
         if path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
+            for dirpath, dirnames, filenames in os.walk(path, onerror=on_error):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if name.endswith(MARKDOWN_SUFFIXES):
                         found[Path(dirpath) / name] = None
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             found[path] = None
         else:
             raise IndexingError(f"{path}: no such file or directory")
-    return list(found)
+    return list(found), unlisted
 
 
 def in_source(doc_id: str, source: str) -> bool:
@@ -125,22 +176,41 @@ def in_source(doc_id: str, source: str) -> bool:
 
 @dataclass(frozen=True)
 class AddReport:
-    files: int
+    files: int  # files read
     docs: int  # sections found
     written: tuple[str, ...]  # new or changed docs (to be embedded)
     removed: tuple[str, ...]  # docs of these files whose sections are gone
+    skipped: tuple[SkippedFile, ...] = ()  # files that could not be read or parsed
 
 
 def add_markdown(
-    kv: KV, index: VectorIndex, paths: Iterable[Path], root: Path | None = None
+    kv: KV,
+    index: VectorIndex,
+    paths: Iterable[Path],
+    root: Path | None = None,
+    *,
+    strict: bool = False,
 ) -> AddReport:
     """Store the sections of Markdown files (and of the Markdown files under directories)
     as docs, and delete the docs of sections those files no longer have (with their
     vectors). Every file is read and split before anything is written, and the docs are
-    written in one atomic batch: a file that cannot be read leaves the store untouched.
+    written in one atomic batch.
+
+    A file that cannot be read or parsed (unreadable, not UTF-8) is left out and listed
+    in the report's `skipped`; the docs it had before stay as they were. With
+    `strict=True`, such a file raises UnreadableFilesError instead, and nothing is written.
     """
-    files = markdown_files(paths)
-    per_source = {source_id(f, root): markdown_docs(f, root) for f in files}
+    files, skipped = markdown_files(paths)
+    per_source: dict[str, list[Doc]] = {}
+    read = 0
+    for path in files:
+        try:
+            per_source[source_id(path, root)] = _file_docs(path, root)
+            read += 1
+        except _Unreadable as exc:
+            skipped.append(SkippedFile(path, str(exc)))
+    if strict and skipped:
+        raise UnreadableFilesError(skipped)
     docs = [doc for found in per_source.values() for doc in found]
     corpus = Docs(kv)
     fresh = {doc.id for doc in docs}
@@ -152,4 +222,4 @@ def add_markdown(
     written = corpus.add(docs)
     if stale:
         delete_docs(kv, index, stale)
-    return AddReport(len(files), len(docs), tuple(written), tuple(stale))
+    return AddReport(read, len(docs), tuple(written), tuple(stale), tuple(skipped))
