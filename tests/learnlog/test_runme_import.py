@@ -11,6 +11,7 @@ whose request is not in the logs, and a torn last line.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from cairn.learnlog import CellExecuted, LearningLog, validate
@@ -124,3 +125,83 @@ def test_imported_events_are_valid_and_redacted_when_emitted(tmp_path: Path) -> 
 def test_a_directory_without_runme_logs_imports_nothing(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("received initial request")
     assert import_runme(tmp_path) == []
+
+
+# Runme 3.9.1 and later log "received initial request" at debug level, so a log at the
+# default info level holds, per run: runner v1 — "running Execute in runnerService" and
+# "command finished" with `_id`, `knownID`/`knownName` (when the cell has them) and
+# `exitCode`; runner v2 — "received request" with the initial request, and "command
+# finished" twice (once from the execution, once from the service), with `id`, `exitCode`.
+INFO_FIXTURE = Path(__file__).with_name("data") / "runme-info"
+
+EXPECTED_INFO = [
+    CellExecuted(
+        event_id="",
+        time="2024-10-27T03:33:31.350Z",
+        known_id="01JB2Q7ZK3A1B3C5D7E9F1G3H5",
+        known_name="list-pods",
+        interactive=False,
+        exit_code=0,
+        duration_ms=1250,
+    ),
+    CellExecuted(
+        event_id="",
+        time="2024-10-27T03:33:33.900Z",
+        known_name="deploy-api",
+        interactive=False,
+        exit_code=1,
+        duration_ms=3500,
+    ),
+    CellExecuted(
+        event_id="",
+        time="2024-10-27T03:35:09.055Z",
+        session_id="01JB2QA0X1Y2Z3A4B5C6D7E8F9",
+        known_id="01JB2QA1M2N3P4Q5R6S7T8V9W0",
+        known_name="tf-plan",
+        language="sh",
+        program="bash",
+        source="terraform plan -out=tf.plan",
+        interactive=True,
+        cwd="/srv/app",
+        exit_code=2,
+        duration_ms=8855,
+    ),
+    CellExecuted(
+        event_id="",
+        time="2024-10-27T03:35:10.412Z",
+        known_id="01JB2QA1M3N4P5Q6R7S8T9V0W1",
+        known_name="node-version",
+        language="javascript",
+        program="/usr/bin/env node",
+        source="console.log(process.version)",
+        interactive=False,
+        cwd="/srv/app",
+        exit_code=0,
+        duration_ms=312,
+    ),
+]
+
+
+def _without_ids(events: list[CellExecuted]) -> list[CellExecuted]:
+    return [replace(event, event_id="") for event in events]
+
+
+def test_info_level_logs_of_current_runme_import_from_command_finished_alone() -> None:
+    assert _without_ids(import_runme(INFO_FIXTURE)) == EXPECTED_INFO
+
+
+def test_the_v2_runners_two_command_finished_lines_count_once() -> None:
+    found = scan_runme(INFO_FIXTURE)
+    assert len(found.events) == len({e.event_id for e in found.events}) == 4
+    # Left out: a v1 cell with neither id nor name, and a v2 run known only by its two
+    # "command finished" lines (nothing ties either to a cell), each counted once; and a
+    # v1 run that started and never finished.
+    assert (found.files, found.not_json, found.unfinished, found.orphans) == (2, 0, 1, 2)
+
+
+def test_finish_only_imports_keep_stable_ids(tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(INFO_FIXTURE, copy)
+    first = [e.event_id for e in import_runme(INFO_FIXTURE)]
+    assert [e.event_id for e in import_runme(copy)] == first
+    assert len(first) == 4 and all(len(event_id) == 26 for event_id in first)

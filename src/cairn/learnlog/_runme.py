@@ -12,6 +12,19 @@ carry the execution's id. Two generations of the runner are understood:
 - runner v2 (`runme/runner/v2`): id field `id`, the request logged through Go's JSON
   encoding (`config` with `program_name`, `Source` holding `Commands.items` or
   `Script`, `directory`, `interactive`, `language_id`, `known_id`, `known_name`, …).
+
+Since Runme 3.9.1 "received initial request" is logged at debug level, so a log at the
+default info level lacks it. Then:
+
+- runner v1 still logs "running Execute in runnerService" (the start) and "command
+  finished" with `_id`, `knownID`/`knownName` (when the cell has them) and `exitCode`:
+  the event is made from those alone (no source, program or directory);
+- runner v2 logs "received request" with the initial request at info level, used in
+  its place; and it logs "command finished" twice per run (from the execution, then
+  from the service): the first counts, the second is ignored.
+
+A "command finished" that neither a request nor a known id or name ties to a cell is
+left out and counted as an orphan.
 """
 
 from __future__ import annotations
@@ -27,6 +40,10 @@ from typing import Any
 from ._events import CellExecuted
 
 REQUEST_MSG = "received initial request"
+# Runner v2 logs each request it reads at info level, the initial one first.
+LATER_REQUEST_MSG = "received request"
+# Runner v1 logs this, with the run's id, as an execution starts.
+STARTED_MSG = "running Execute in runnerService"
 FINISHED_MSGS = frozenset({"command finished", "command has finished"})
 LOG_SUFFIXES = (".log", ".json", ".jsonl")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -40,8 +57,8 @@ class RunmeImport:
     files: int = 0
     lines: int = 0
     not_json: int = 0  # lines that are not JSON objects (console-format logs, torn lines)
-    unfinished: int = 0  # requests without a "command finished" (still running, crashed)
-    orphans: int = 0  # "command finished" lines whose request is not in the logs
+    unfinished: int = 0  # runs started without a "command finished" (still running, crashed)
+    orphans: int = 0  # finished runs that nothing in the logs ties to a cell
 
 
 @dataclass
@@ -99,6 +116,8 @@ def _rfc3339(ts: float) -> str:
 
 
 def _event(run_id: str, request: _Request, done_ts: float, done: dict[str, Any]) -> CellExecuted:
+    """The event of a run from its request's fields (empty when the log lacks the request)
+    and its "command finished" line's fields."""
     fields = request.fields
     req = _get(fields, "req")
     req = req if isinstance(req, dict) else {}
@@ -118,8 +137,12 @@ def _event(run_id: str, request: _Request, done_ts: float, done: dict[str, Any])
         time=_rfc3339(done_ts),
         session_id=_text(session_id) or None,
         notebook_path=_text(pick("documentPath", "document_path")) or None,
-        known_id=_text(_get(fields, "knownID")) or _text(pick("knownId", "known_id")),
-        known_name=_text(_get(fields, "knownName")) or _text(pick("knownName", "known_name")),
+        known_id=_text(_get(fields, "knownID"))
+        or _text(pick("knownId", "known_id"))
+        or _text(_get(done, "knownID")),
+        known_name=_text(_get(fields, "knownName"))
+        or _text(pick("knownName", "known_name"))
+        or _text(_get(done, "knownName")),
         language=_text(pick("languageId", "language_id")),
         program=_program(pick("programName", "program_name"), pick("arguments", "Arguments")),
         source=_source(config) or _source(req),
@@ -166,6 +189,12 @@ def _ts(entry: dict[str, Any]) -> float | None:
     return None
 
 
+def _has_config(entry: dict[str, Any]) -> bool:
+    """Whether a v2 "received request" line carries a program config: the initial request
+    does; later ones (input, window size, stop) and the end of the stream do not."""
+    return isinstance(_get(_get(entry, "req"), "config"), dict)
+
+
 def scan_runme(directory: Path | str) -> RunmeImport:
     """Read Runme's JSON logs under `directory` (*.log, *.json, *.jsonl, recursively).
 
@@ -183,17 +212,29 @@ def scan_runme(directory: Path | str) -> RunmeImport:
         key=lambda item: (item[0], item[1]),
     )
     requests: dict[str, _Request] = {}
+    started: dict[str, float] = {}  # run id -> when its first start or request line was
+    finished: set[str] = set()
     for ts, _, run_id, entry in entries:
         msg = entry.get("msg")
-        if msg == REQUEST_MSG:
-            requests[run_id] = _Request(ts, entry)
+        if run_id in finished:
+            continue  # v2's second "command finished", and anything logged after the end
+        if msg == REQUEST_MSG or (msg == LATER_REQUEST_MSG and _has_config(entry)):
+            requests.setdefault(run_id, _Request(ts, entry))
+            started.setdefault(run_id, ts)
+        elif msg == STARTED_MSG:
+            started.setdefault(run_id, ts)
         elif msg in FINISHED_MSGS:
+            finished.add(run_id)
             request = requests.pop(run_id, None)
+            start = started.pop(run_id, ts)
             if request is None:
-                found.orphans += 1
-                continue
+                if not (_text(entry.get("knownID")) or _text(entry.get("knownName"))):
+                    found.orphans += 1
+                    continue
+                request = _Request(start, {})  # v1 at info level: the finish line alone
             found.events.append(_event(run_id, request, ts, entry))
-    found.unfinished = len(requests)
+
+    found.unfinished = len(started)
     return found
 
 
