@@ -308,6 +308,31 @@ def test_a_local_model_file_is_offered_by_name_not_by_path(
     assert str(tmp_path) not in message
 
 
+def test_health_answers_while_a_suggestion_for_a_big_runbook_is_made(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    block = '## Step {i}\n\nWhat step {i} does.\n\n```sh {{"name":"s{i}"}}\necho {i}\n```\n\n'
+    text = "".join(block.format(i=i) for i in range(50_000))  # seconds to parse
+    (tmp_path / "books" / "big.md").write_text(text)
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\necho next\n```"))
+    done: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = []
+    slow = threading.Thread(target=lambda: done.append(server.suggest(path="big.md", after="s1")))
+    answered: list[float] = []
+    with server.http(token=None) as client:
+        started = time.monotonic()
+        slow.start()
+        while slow.is_alive():
+            asked = time.monotonic()
+            assert client.get("/health").status_code == 200
+            answered.append(time.monotonic() - asked)
+    took = time.monotonic() - started
+    ((status, events),) = done
+    assert status == 200 and events[-1][0] == "done", events
+    assert len(answered) >= 3, f"{len(answered)} answers in {took:.2f} s"
+    assert max(answered) < took / 3, f"/health took {max(answered):.3f} s of {took:.3f} s"
+
+
 def test_the_token_is_required(make_server: Callable[..., Server]) -> None:
     server = make_server()
     with server.http(token=None) as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, Security
@@ -17,6 +16,7 @@ from fastapi.security import HTTPBearer
 
 from .. import __version__
 from ..notebook import parse, serialize, to_json
+from ._bodies import ThreadedBodyRoute, json_response
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
@@ -102,8 +102,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_middleware(TokenGate, token=config.token, origins=state.origins)  # outermost
 
     @app.get("/health", response_model=Health, tags=["server"])
-    def health() -> Health:
-        """Whether the server is up (no token needed)."""
+    async def health() -> Health:
+        """Whether the server is up (no token needed). Answered on the event loop itself,
+        which nothing blocks: it needs no worker thread, however busy they are."""
         return Health(
             version=__version__,
             learning_logs=config.learning_logs,
@@ -111,7 +112,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         )
 
     # The scheme is declared for the docs only: TokenGate has checked the token already.
-    router = APIRouter(prefix="/v1", dependencies=[Security(_BEARER)])
+    router = APIRouter(
+        prefix="/v1", dependencies=[Security(_BEARER)], route_class=ThreadedBodyRoute
+    )
     _notebook_routes(router)
     _file_routes(router, state)
     _session_routes(router, state)
@@ -125,14 +128,18 @@ def create_app(config: ServerConfig) -> FastAPI:
 _BEARER = HTTPBearer(auto_error=False, description="The token `cairn serve` printed.")
 
 
+# Endpoints that parse, list or write runbooks are sync functions (FastAPI runs them in
+# worker threads) that return encoded responses: no runbook-sized work on the event loop.
+
+
 def _notebook_routes(router: APIRouter) -> None:
     @router.post("/notebooks/parse", response_model=NotebookJSON, tags=["notebooks"])
-    def parse_notebook(body: ParseRequest) -> dict[str, Any]:
+    def parse_notebook(body: ParseRequest) -> Response:
         """Parse Markdown into the notebook's stable JSON (`cairn notebook to-json`)."""
-        return to_json(parse(body.markdown))
+        return json_response(to_json(parse(body.markdown)))
 
     @router.post("/notebooks/serialize", response_model=SerializeResponse, tags=["notebooks"])
-    def serialize_notebook(body: SerializeRequest) -> SerializeResponse:
+    def serialize_notebook(body: SerializeRequest) -> Response:
         """Apply source edits to cells and write the Markdown back; only those cells'
         bytes change."""
         nb = parse(body.markdown)
@@ -146,17 +153,17 @@ def _notebook_routes(router: APIRouter) -> None:
                 raise ApiError(422, f"edits: cell {edit.index} is edited twice")
             seen.add(edit.index)
             nb.cells[edit.index].source = edit.source
-        return SerializeResponse(markdown=serialize(nb))
+        return json_response(SerializeResponse(markdown=serialize(nb)))
 
 
 def _file_routes(router: APIRouter, state: ServerState) -> None:
     @router.get("/files/cells", response_model=FileCells, tags=["files"])
     def file_cells(
         path: str = Query(description="The runbook, relative to the server's root."),
-    ) -> FileCells:
+    ) -> Response:
         """The code cells of a runbook, as `cairn list` shows them."""
         _, nb = load_runbook(state.root, path)
-        return FileCells(
+        listed = FileCells(
             path=path,
             cells=[
                 CellSummary(
@@ -170,6 +177,7 @@ def _file_routes(router: APIRouter, state: ServerState) -> None:
                 for c in nb.code_cells()
             ],
         )
+        return json_response(listed)
 
 
 def _session_routes(router: APIRouter, state: ServerState) -> None:

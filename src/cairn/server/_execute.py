@@ -200,7 +200,7 @@ async def execute(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         request = await _first_message(websocket)
-        job = _accept(state, request)
+        job = await _accepted(state, request)
     except ApiError as exc:
         await _refuse(websocket, ApiError(exc.status, state.public(exc.message)))
         return
@@ -239,8 +239,33 @@ async def _refuse(websocket: WebSocket, exc: ApiError) -> None:
         await websocket.close(code=4000 + exc.status, reason=exc.message[:120])
 
 
+async def _accepted(state: ServerState, request: ExecuteRequest) -> _Job:
+    """`_accept` in a worker thread: it reads and parses the runbook (seconds for a large
+    one) and starts a session, none of which may hold up the event loop. A handler
+    cancelled meanwhile (server shutdown) gives back what the thread still takes."""
+    pending = asyncio.ensure_future(asyncio.to_thread(_accept, state, request))
+    try:
+        return await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(_give_back)
+        raise
+
+
+def _give_back(accepted: asyncio.Future[_Job]) -> None:
+    if accepted.cancelled() or accepted.exception() is not None:
+        return
+    job = accepted.result()
+    job.state.sessions.release(job.session, ok=None)
+    job.state.slots.release()
+    ended = list(job.evicted)
+    if job.is_new:
+        with contextlib.suppress(ApiError):
+            ended.append(job.state.sessions.remove(job.session.id))
+    threading.Thread(target=end_sessions, args=(ended,), daemon=True).start()
+
+
 def _accept(state: ServerState, request: ExecuteRequest) -> _Job:
-    """Take a slot and a session for the request, or refuse it (ApiError)."""
+    """Take a slot and a session for the request, or refuse it (ApiError). Blocking."""
     if not state.slots.acquire():
         raise ApiError(
             429, f"too many executions running (limit {state.slots.limit}); try again later"

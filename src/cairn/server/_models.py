@@ -52,6 +52,11 @@ class FrontmatterJSON(BaseModel):
     raw: str
 
 
+class DiagnosticJSON(BaseModel):
+    line: int
+    message: str
+
+
 class NotebookJSON(BaseModel):
     """The stable JSON view of a notebook (`cairn notebook to-json`)."""
 
@@ -59,6 +64,9 @@ class NotebookJSON(BaseModel):
     schema_: int = Field(alias="schema", serialization_alias="schema")
     frontmatter: FrontmatterJSON | None
     cells: list[CellJSON]
+    diagnostics: list[DiagnosticJSON] = Field(
+        default_factory=list, description="What parsing warned about (line, message)."
+    )
 
 
 class CellEdit(BaseModel):
