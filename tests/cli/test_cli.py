@@ -29,7 +29,7 @@ echo "hello $WHO"
 
 Some text in between.
 
-```sh { name=again interactive=false description="Say it twice" }
+```sh { name=again interactive=false }
 echo "again $WHO"
 echo "to stderr" >&2
 ```
@@ -52,10 +52,10 @@ def test_list_shows_names_first_commands_and_interactivity(cairn, runbook) -> No
     rows = json.loads(result.stdout)
     assert [r["name"] for r in rows] == ["greet", "again", "printfrom-python"]
     assert rows[0]["first_command"] == "export WHO=world"
-    assert rows[1]["description"] == "Say it twice"
+    assert rows[1]["description"] == "Some text in between."  # the paragraph, as in Runme
     assert [r["interactive"] for r in rows] == [False, False, False]
     table = cairn("list", str(path))
-    assert "greet" in table.stdout and "Say it twice" in table.stdout
+    assert "greet" in table.stdout and "Some text in between." in table.stdout
 
 
 def test_list_defaults_to_readme_in_current_directory(cairn, runbook) -> None:

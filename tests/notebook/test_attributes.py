@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import pytest
@@ -44,23 +45,36 @@ def test_json_non_string_values_are_stringified(raw: str, expected: str) -> None
     assert all(isinstance(v, str) for v in info.attributes.values())
 
 
-def test_html_attributes_accept_bare_quoted_and_flag_values() -> None:
-    info = parse_info(
-        """sh { name=deploy interactive=false desc="two words" cwd='/a b' background }"""
-    )
+def test_html_attributes_are_split_on_spaces_as_runme_does() -> None:
+    # Runme: `first=` is an empty value, and `second=2` is its own pair.
+    info = parse_info("sh {name=echo first= second=2}")
     assert info.form == "html"
-    assert info.attributes == {
-        "name": "deploy",
-        "interactive": "false",
-        "desc": "two words",
-        "cwd": "/a b",
-        "background": "true",
-    }
+    assert info.attributes == {"name": "echo", "first": "", "second": "2"}
+    assert info.warnings == []
 
 
-def test_html_double_quoted_value_unescapes_backslashes() -> None:
-    info = parse_info(r'sh { description="says \"hi\" to C:\\dir" }')
-    assert info.attributes == {"description": 'says "hi" to C:\\dir'}
+def test_html_attribute_quotes_are_not_special_and_say_so() -> None:
+    # Runme has no quoting in this form: the quote is part of the value, and the
+    # words after a space are separate items (without `=`, ignored).
+    info = parse_info("""sh { name=deploy desc="two words" cwd='/a b' }""")
+    assert info.attributes == {"name": "deploy", "desc": '"two', "cwd": "'/a"}
+    quote_warnings = [w for w in info.warnings if "quotes are not special" in w]
+    assert len(quote_warnings) == 2
+    assert any("'words\"'" in w and "ignored" in w for w in info.warnings)
+
+
+def test_html_item_without_value_is_ignored_with_a_warning() -> None:
+    info = parse_info("sh { name=a background }")
+    assert info.attributes == {"name": "a"}
+    (warning,) = info.warnings
+    assert "'background'" in warning and "background=true" in warning
+
+
+def test_html_value_stops_at_a_second_equals_sign_as_in_runme() -> None:
+    info = parse_info("sh { name=a cmd=x=y }")
+    assert info.attributes == {"name": "a", "cmd": "x"}
+    (warning,) = info.warnings
+    assert "second '='" in warning
 
 
 def test_unknown_attribute_keys_are_kept_in_order() -> None:
@@ -87,15 +101,28 @@ def test_attributes_without_language() -> None:
     assert (info.language, info.attributes, info.form) == ("", {"name": "a"}, "json")
 
 
+def test_unclosed_attribute_block_is_kept_as_text_with_a_warning() -> None:
+    info = parse_info('sh {name="x" foo')
+    assert (info.attributes, info.has_attributes) == ({}, False)
+    assert info.rest == '{name="x" foo'
+    (warning,) = info.warnings
+    assert "never closed" in warning
+
+
 @pytest.mark.parametrize(
-    "info_string",
-    ["sh {name: x", "sh { = }", "sh {not json} trailing", "sh {a=1 } {b=2}"],
+    ("info_string", "attributes", "tail"),
+    [
+        ("sh {not json} trailing", {}, "trailing"),
+        ("sh {a=1 } {b=2}", {"a": "1"}, "{b=2}"),
+        ('sh {"name":"a"} # comment', {"name": "a"}, "# comment"),
+    ],
 )
-def test_malformed_attributes_stay_in_rest(info_string: str) -> None:
+def test_attributes_end_at_the_first_closing_brace_as_in_runme(
+    info_string: str, attributes: dict[str, str], tail: str
+) -> None:
     info = parse_info(info_string)
-    assert info.attributes == {}
-    assert not info.has_attributes
-    assert info.rest == info_string.split(None, 1)[1]
+    assert info.attributes == attributes
+    assert info.tail == tail
 
 
 def test_malformed_attributes_round_trip_when_cell_source_changes() -> None:
@@ -109,9 +136,12 @@ def test_format_attributes_json_is_compact() -> None:
     assert format_attributes({"name": "a", "n": "1"}, "json") == '{"name":"a","n":"1"}'
 
 
-def test_format_attributes_html_quotes_only_when_needed() -> None:
-    text = format_attributes({"name": "a", "d": "two words", "e": "", "q": 'x"y'}, "html")
-    assert text == r'{ name=a d="two words" e="" q="x\"y" }'
+def test_format_attributes_html_form_only_when_runme_reads_it_back() -> None:
+    assert format_attributes({"name": "a", "e": ""}, "html") == "{ name=a e= }"
+    # Runme cannot read spaces, `=`, braces or leading quotes back from key=value.
+    for value in ("two words", "a=b", "x}", '"q'):
+        text = format_attributes({"name": "a", "d": value}, "html")
+        assert json.loads(text) == {"name": "a", "d": value}
 
 
 def test_interactive_defaults_to_true() -> None:
@@ -129,21 +159,29 @@ def test_attribute_form_is_kept_per_cell_when_edited() -> None:
     text = '```sh {"name":"j"}\necho j\n```\n\n```sh { name=h }\necho h\n```\n'
     nb = parse(text)
     json_cell, html_cell = nb.code_cells()
-    json_cell.attributes["cwd"] = "/tmp/a b"
-    html_cell.attributes["cwd"] = "/tmp/a b"
+    json_cell.attributes["cwd"] = "/tmp/a"
+    html_cell.attributes["cwd"] = "/tmp/a"
 
     out = serialize(nb)
 
     assert out == (
-        '```sh {"name":"j","cwd":"/tmp/a b"}\necho j\n```\n\n'
-        '```sh { name=h cwd="/tmp/a b" }\necho h\n```\n'
+        '```sh {"name":"j","cwd":"/tmp/a"}\necho j\n```\n\n'
+        "```sh { name=h cwd=/tmp/a }\necho h\n```\n"
     )
     again = parse(out).code_cells()
     assert [c.attr_form for c in again] == ["json", "html"]
     assert [c.attributes for c in again] == [
-        {"name": "j", "cwd": "/tmp/a b"},
-        {"name": "h", "cwd": "/tmp/a b"},
+        {"name": "j", "cwd": "/tmp/a"},
+        {"name": "h", "cwd": "/tmp/a"},
     ]
+
+
+def test_html_attributes_with_a_value_runme_cannot_read_are_written_as_json() -> None:
+    nb = parse("```sh { name=h }\necho h\n```\n")
+    nb.code_cells()[0].attributes["cwd"] = "/tmp/a b"
+    out = serialize(nb)
+    assert out == '```sh {"name":"h","cwd":"/tmp/a b"}\necho h\n```\n'
+    assert parse(out).code_cells()[0].attributes == {"name": "h", "cwd": "/tmp/a b"}
 
 
 def test_rest_words_survive_an_attribute_edit() -> None:

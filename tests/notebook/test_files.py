@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from cairn.notebook import (
-    NotebookError,
     NotebookFileError,
-    UnterminatedFenceError,
+    format_diagnostics,
     load,
     serialize,
     write_atomic,
@@ -91,33 +90,36 @@ def test_load_invalid_utf8_line_counts_lone_cr_as_line_end(tmp_path: Path) -> No
         load(path)
 
 
-def test_load_unterminated_fence_names_its_line(tmp_path: Path) -> None:
-    path = _runbook(tmp_path, b"---\nshell: bash\n---\n\n```sh\necho never closed\n")
-    with pytest.raises(UnterminatedFenceError) as info:
-        load(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}:5: code fence '```' is never closed")
-    assert "add a closing ``` line" in message
-    assert isinstance(info.value, NotebookError)
+def test_fence_open_at_end_of_file_is_read_to_the_end_with_one_warning(tmp_path: Path) -> None:
+    # CommonMark (and so Runme) closes a fence at the end of the document.
+    data = b"---\nshell: bash\n---\n\n```sh\necho never closed\n"
+    path = _runbook(tmp_path, data)
+    nb = load(path)
+    (cell,) = nb.code_cells()
+    assert cell.source == "echo never closed\n"
+    assert serialize(nb).encode() == data
+    (warning,) = format_diagnostics(nb, path)
+    assert warning.startswith(f"{path}:5: warning: code fence ``` is never closed")
+    assert "add a closing ``` line" in warning
 
 
-def test_fence_ended_by_its_list_item_is_a_cell_not_an_error(tmp_path: Path) -> None:
-    # CommonMark ends the block with its list item: nothing after it is swallowed, so
-    # this is valid input (only a fence that runs to the end of the file is an error).
+def test_fence_ended_by_its_list_item_is_a_cell_without_warning(tmp_path: Path) -> None:
+    # CommonMark ends the block with its list item: nothing after it is swallowed.
     path = _runbook(tmp_path, b"- step\n\n  ~~~~sh\n  echo\n- next\n")
     nb = load(path)
     (cell,) = nb.code_cells()
     assert cell.source == "echo\n"
     assert any("- next" in c.source for c in nb.cells if c.kind == "markup")
+    assert nb.diagnostics == []
     cell.source = "echo edited\n"
     assert serialize(nb) == "- step\n\n  ~~~~sh\n  echo edited\n  ~~~~\n- next\n"
 
 
 def test_four_space_indented_backticks_do_not_close_a_fence(tmp_path: Path) -> None:
     # CommonMark: a closing fence may be indented at most three spaces; this one is code.
-    path = _runbook(tmp_path, b"```sh\necho\n    ```\n")
-    with pytest.raises(UnterminatedFenceError, match=":1: code fence"):
-        load(path)
+    nb = load(_runbook(tmp_path, b"```sh\necho\n    ```\n"))
+    assert nb.code_cells()[0].source == "echo\n    ```\n"
+    assert [(d.line, "never closed" in d.message) for d in nb.diagnostics] == [(1, True)]
 
 
 def test_load_accepts_fence_closed_by_longer_fence(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cairn.notebook import parse, serialize
+from cairn.notebook import apply_identity, is_ulid, parse, serialize, split_lines
 
 NEWLINES = st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"])
 WORDS = st.sampled_from(
@@ -54,6 +54,11 @@ INFO = st.sampled_from(
         "{name=z}",
         "sh {broken",
         'sh {"id":1}',
+        "mermaid",
+        "sh {name=echo first= second=2}",
+        'sh { "name": "x", "ok": true }',
+        'sh {"name":"a"} tail',
+        'sh {"transform":"false"}',
     ]
 )
 INDENT = st.sampled_from(["", " ", "  ", "   ", "    ", "\t", "> ", ">> ", "- ", "1. ", "  - "])
@@ -144,3 +149,21 @@ def test_editing_a_code_cell_changes_only_that_cells_bytes(text: str, new_line: 
     # The edited document parses back to the same edit.
     reparsed = [c for c in parse(after).code_cells() if "echo edited" in c.source]
     assert reparsed and reparsed[0].language == cell.language
+
+
+@settings(max_examples=1_000)
+@given(documents())
+def test_cell_identity_changes_only_the_opening_lines_that_get_an_id(text: str) -> None:
+    nb = parse(text)
+    targets = [c for c in nb.code_cells() if c.fenced and c.runnable and not c.attributes.get("id")]
+    openings = {c.line for c in targets}
+    out = serialize(apply_identity(nb, "cell"))
+    bom = "\ufeff" if nb.bom else ""
+    before, after = split_lines(text[len(bom) :]), split_lines(out[len(bom) :])
+    assert len(before) == len(after)
+    changed = {i for i, (a, b) in enumerate(zip(before, after, strict=True), 1) if a != b}
+    assert changed == openings
+    again = parse(out)
+    assert [
+        is_ulid(c.attributes.get("id", "")) for c in again.code_cells() if c.line in openings
+    ] == [True] * len(openings)

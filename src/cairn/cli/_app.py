@@ -35,10 +35,13 @@ from ..notebook import (
     Notebook,
     NotebookError,
     apply_identity,
+    duplicate_message,
+    duplicate_names,
     find_cell,
+    format_diagnostics,
     from_ipynb,
-    load,
     new_ulid,
+    parse,
     read_text,
     select_cells,
     serialize,
@@ -91,8 +94,16 @@ def _emit(text: str, output: Path | None, *, force: bool = False) -> None:
         write_atomic(output, text, force=force)
 
 
+def _parsed(text: str, path: Path) -> Notebook:
+    """Parse a runbook's text, printing what it warns about as `file:line: warning: …`."""
+    nb = parse(text)
+    for line in format_diagnostics(nb, path):
+        _err(line)
+    return nb
+
+
 def _load(path: Path) -> Notebook:
-    return load(path)
+    return _parsed(read_text(path), path)
 
 
 @click.group(
@@ -115,14 +126,22 @@ def notebook_app() -> None:
 @click.argument("file", type=_PATH, default=DEFAULT_FILE)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_cells(file: Path, as_json: bool) -> None:
-    """List the runbook's code cells: name, first command, description, interactive."""
+    """List the runbook's code cells: name, first command, description (the `description`
+    attribute, else the paragraph before the cell, as `runme list`), interactive, and
+    whether it runs (Runme shows mermaid diagrams and `transform` false cells as markup).
+    Names that several cells share are flagged: `cairn run` refuses them."""
     nb = _load(file)
+    duplicates = duplicate_names(nb)
+    for name, cells in duplicates.items():
+        _err(f"{file}:{cells[0].line}: warning: {duplicate_message(name, cells)}")
     rows = [
         {
             "name": c.name,
             "first_command": c.first_command,
             "description": c.description,
             "interactive": c.interactive,
+            "runnable": c.runnable,
+            "duplicate": c.name in duplicates,
             "language": c.language,
             "line": c.line,
             "id": c.attributes.get("id"),
@@ -137,15 +156,19 @@ def list_cells(file: Path, as_json: bool) -> None:
         _err(f"{file}: no code cells")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("Name", "First command", "Description", "Interactive", box=None, pad_edge=False)
+    table = Table(
+        "Name", "First command", "Description", "Interactive", "Runs", box=None, pad_edge=False
+    )
     for row in rows:
         table.add_row(
-            str(row["name"]),
-            str(row["first_command"]),
-            str(row["description"]),
+            escape(str(row["name"]) + (" (duplicate)" if row["duplicate"] else "")),
+            escape(str(row["first_command"])),
+            escape(str(row["description"])),
             "yes" if row["interactive"] else "no",
+            "yes" if row["runnable"] else "no (markup)",
         )
     Console(soft_wrap=True).print(table)
 
@@ -366,7 +389,7 @@ def fmt(file: Path, check: bool, write: bool, force: bool, identity: str) -> int
     if check and write:
         raise NotebookError("use either --check or --write")
     text = read_text(file)
-    nb = load(file)
+    nb = _parsed(text, file)
     formatted = serialize(apply_identity(nb, identity))
     if check:
         if formatted != text:

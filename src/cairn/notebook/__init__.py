@@ -12,18 +12,24 @@ from typing import Any
 from ._attributes import format_attributes, parse_info
 from ._errors import (
     CellNotFoundError,
+    CellNotRunnableError,
     DuplicateNameError,
     NotebookError,
     NotebookFileError,
-    UnterminatedFenceError,
 )
-from ._files import check_fences, load, read_text, write_atomic
-from ._frontmatter import Frontmatter, set_runme_fields, split_frontmatter
+from ._files import format_diagnostics, load, read_text, write_atomic
+from ._frontmatter import Frontmatter, json_safe, set_runme_fields, split_frontmatter
 from ._identity import IDENTITY_MODES, apply_identity
 from ._ipynb import from_ipynb, to_ipynb
-from ._lookup import find_cell, select_cells
+from ._lookup import (
+    duplicate_message,
+    duplicate_names,
+    find_cell,
+    not_runnable_reason,
+    select_cells,
+)
 from ._markdown import assign_names, parse, render_cell, sanitize_name, serialize, split_lines
-from ._model import EXPORT_NAME_RE, Cell, Notebook, Output
+from ._model import EXPORT_NAME_RE, Cell, Diagnostic, Notebook, Output
 from ._session import (
     CellRun,
     pretty_duration,
@@ -40,11 +46,17 @@ JSON_SCHEMA_VERSION = 1
 def to_json(nb: Notebook) -> dict[str, Any]:
     """The stable JSON view of a notebook (schema version `JSON_SCHEMA_VERSION`)."""
     fm = nb.frontmatter
+    frontmatter = None
+    if fm is not None:
+        # YAML and TOML have dates and more that JSON lacks: those become strings.
+        try:
+            data, error = json_safe(fm.data), fm.error
+        except NotebookError as exc:
+            data, error = None, str(exc)
+        frontmatter = {"format": fm.format, "data": data, "error": error, "raw": fm.raw}
     return {
         "schema": JSON_SCHEMA_VERSION,
-        "frontmatter": None
-        if fm is None
-        else {"format": fm.format, "data": fm.data, "error": fm.error, "raw": fm.raw},
+        "frontmatter": frontmatter,
         "cells": [
             {
                 "kind": c.kind,
@@ -78,23 +90,28 @@ __all__ = [
     "JSON_SCHEMA_VERSION",
     "Cell",
     "CellNotFoundError",
+    "CellNotRunnableError",
     "CellRun",
+    "Diagnostic",
     "DuplicateNameError",
     "Frontmatter",
     "Notebook",
     "NotebookError",
     "NotebookFileError",
     "Output",
-    "UnterminatedFenceError",
     "apply_identity",
     "assign_names",
-    "check_fences",
+    "duplicate_message",
+    "duplicate_names",
     "find_cell",
     "format_attributes",
+    "format_diagnostics",
     "from_ipynb",
     "is_ulid",
+    "json_safe",
     "load",
     "new_ulid",
+    "not_runnable_reason",
     "parse",
     "parse_info",
     "pretty_duration",

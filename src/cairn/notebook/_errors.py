@@ -11,13 +11,13 @@ class NotebookFileError(NotebookError):
     """The file is missing, unreadable, binary or not UTF-8."""
 
 
-class UnterminatedFenceError(NotebookError):
-    """A code fence is opened and never closed."""
-
-
 class CellNotFoundError(NotebookError):
     """No cell has the requested name or id."""
 
 
 class DuplicateNameError(NotebookError):
     """Several cells carry the same explicit name, so a lookup is ambiguous."""
+
+
+class CellNotRunnableError(NotebookError):
+    """The cell is one Runme shows as markup (a mermaid diagram, `transform` false)."""

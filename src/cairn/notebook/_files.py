@@ -9,7 +9,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ._errors import NotebookFileError, UnterminatedFenceError
+from ._errors import NotebookFileError
 from ._markdown import parse
 from ._model import Notebook
 
@@ -39,25 +39,17 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def check_fences(nb: Notebook, path: Path | str) -> None:
-    """Raise when a code fence is never closed (the rest of the file would be code)."""
-    code = nb.code_cells()
-    last = code[-1] if code else None
-    # A fence closed by the end of its list or blockquote is valid CommonMark; one that
-    # runs to the end of the file swallows the rest of the runbook.
-    if last is not None and not last._closed and not last.trailer and nb.cells[-1] is last:
-        raise UnterminatedFenceError(
-            f"{path}:{last.line}: code fence {last._fence!r} is never closed;"
-            f" add a closing {last._fence} line"
-        )
-
-
 def load(path: Path | str) -> Notebook:
-    """Read and parse a runbook, rejecting unterminated fences."""
-    path = Path(path)
-    nb = parse(read_text(path))
-    check_fences(nb, path)
-    return nb
+    """Read and parse a runbook; what it warns about is in `Notebook.diagnostics`."""
+    return parse(read_text(Path(path)))
+
+
+def format_diagnostics(nb: Notebook, path: Path | str) -> list[str]:
+    """`file:line: warning: …` lines for the notebook's diagnostics, in file order."""
+    return [
+        f"{path}:{d.line}: warning: {d.message}"
+        for d in sorted(nb.diagnostics, key=lambda d: d.line)
+    ]
 
 
 def write_atomic(path: Path | str, data: str | bytes, *, force: bool = False) -> Path:

@@ -8,7 +8,10 @@ survive; only where that is impossible is the block re-dumped.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -83,7 +86,9 @@ def _parse_data(fmt: FrontmatterFormat, body: str) -> tuple[dict[str, Any] | Non
             loaded = tomllib.loads(body)
         else:
             loaded = json.loads(body)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as exc:
+    except RecursionError:
+        return None, f"invalid {fmt.upper()} frontmatter: nested too deeply"
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError, TypeError, OverflowError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"invalid {fmt.upper()} frontmatter: {first}"
     if loaded is None:
@@ -114,7 +119,7 @@ def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
     if marker.startswith("{"):
         try:
             obj, end = json.JSONDecoder().raw_decode(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None, text
         if isinstance(obj, dict):
             end = _line_end(text, end) if text[end : _line_end(text, end)].strip() == "" else -1
@@ -122,6 +127,64 @@ def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
                 fm = Frontmatter(text[:end], "json", obj, None, newline, 0, end)
                 return fm, text[end:]
     return None, text
+
+
+# Values JSON cannot hold, from YAML (dates, binary, sets) and TOML (dates, times).
+_JSON_SAFE_BUDGET = 100_000  # values, counting each expansion of a YAML alias
+
+
+def _json_key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bool, int, float)) or key is None:
+        return json.dumps(key)
+    if isinstance(key, (datetime.date, datetime.time)):
+        return key.isoformat()
+    return str(key)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` (parsed frontmatter) with only JSON types: dates and times become ISO 8601
+    strings, binary base64, sets sorted lists, NaN and infinities strings.
+
+    Raises NotebookError when YAML aliases expand into too many values to show.
+    """
+    budget = [_JSON_SAFE_BUDGET]
+    active: set[int] = set()
+
+    def convert(item: Any) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise NotebookError(
+                f"frontmatter expands (through YAML aliases) to over {_JSON_SAFE_BUDGET}"
+                " values; not shown"
+            )
+        if isinstance(item, (dict, list, tuple, set, frozenset)):
+            if id(item) in active:
+                return None  # a YAML alias inside its own anchor
+            active.add(id(item))
+            try:
+                if isinstance(item, dict):
+                    return {_json_key(k): convert(v) for k, v in item.items()}
+                if isinstance(item, (set, frozenset)):
+                    return sorted((convert(v) for v in item), key=repr)
+                return [convert(v) for v in item]
+            finally:
+                active.discard(id(item))
+        if isinstance(item, (datetime.date, datetime.time)):
+            return item.isoformat()
+        if isinstance(item, bytes):
+            return base64.b64encode(item).decode("ascii")
+        if isinstance(item, float) and not math.isfinite(item):
+            return str(item)
+        if item is None or isinstance(item, (str, int, float, bool)):
+            return item
+        return str(item)
+
+    try:
+        return convert(value)
+    except RecursionError:
+        raise NotebookError("frontmatter is nested too deeply to show") from None
 
 
 # --- editing -------------------------------------------------------------------------
@@ -162,8 +225,12 @@ def _set_yaml(fm: Frontmatter, fields: dict[str, Any]) -> str | None:
             lines[-1] += nl
         lines.extend([f"runme:{nl}", *render(fields, "  ", "  ")])
     else:
-        nxt = lines[runme_at + 1] if runme_at + 1 < len(lines) else ""
-        indent = re.match(r"[ \t]*", nxt).group(0) if nxt.strip() else "  "  # type: ignore[union-attr]
+        # The children's indentation: from the first line under `runme:` with content.
+        nxt = next(
+            (ln for ln in lines[runme_at + 1 :] if ln.strip() and not ln.lstrip().startswith("#")),
+            "",
+        )
+        indent = re.match(r"[ \t]*", nxt).group(0)  # type: ignore[union-attr]
         if not indent:
             indent = "  "
         missing = {k: v for k, v in fields.items() if k not in existing}
@@ -206,13 +273,33 @@ def _merge(base: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _has_keys(target: dict[str, Any], fields: dict[str, Any]) -> bool:
+    for key, value in fields.items():
+        if key not in target:
+            return False
+        nested = isinstance(value, dict) and isinstance(target[key], dict)
+        if nested and not _has_keys(target[key], value):
+            return False
+    return True
+
+
+def _reparsed(raw: str, fields: dict[str, Any]) -> Frontmatter | None:
+    """The edited frontmatter, if it parses cleanly and carries the fields."""
+    parsed, rest = split_frontmatter(raw)
+    if parsed is None or rest or parsed.error or not _has_keys(parsed.runme, fields):
+        return None
+    return parsed
+
+
 def set_runme_fields(
     fm: Frontmatter | None, fields: dict[str, Any], newline: str = "\n"
 ) -> Frontmatter:
     """Return frontmatter with `runme.<key>` set for every key not already present.
 
     Existing values are never replaced (an existing document id is kept), except
-    nested tables such as `session`, which are merged.
+    nested tables such as `session`, which are merged. The new keys are inserted into
+    the text as written, so every other byte (comments, layout, quoting) stays; only a
+    YAML or JSON layout too unusual to edit that way is re-dumped.
     """
     if fm is None:
         created = "".join(_render_yaml_runme(fields, newline))
@@ -223,35 +310,131 @@ def set_runme_fields(
         return new
     if fm.data is None:
         raise NotebookError(f"cannot add runme fields: {fm.error}; fix the frontmatter first")
-    body: str | None
+    edited: Frontmatter | None = None
     if fm.format == "yaml":
-        body = _set_yaml(fm, fields)
-        if body is None:
+        inserted = _set_yaml(fm, fields)
+        if inserted is not None:
+            edited = _reparsed(fm.raw[: fm._body_start] + inserted + fm.raw[fm._body_end :], fields)
+        if edited is None:
             import yaml
 
             data = dict(fm.data)
             data["runme"] = _merge(fm.runme, fields)
-            body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).replace(
+            dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).replace(
                 "\n", fm.newline
             )
+            edited = _reparsed(fm.raw[: fm._body_start] + dumped + fm.raw[fm._body_end :], fields)
     elif fm.format == "toml":
         if any(isinstance(v, dict) and k in fm.runme for k, v in fields.items()):
             raise NotebookError(
                 "cannot merge into an existing [runme] sub-table of TOML frontmatter"
             )
-        body = _set_toml(fm, fields)
+        toml = _set_toml(fm, fields)
+        edited = _reparsed(fm.raw[: fm._body_start] + toml + fm.raw[fm._body_end :], fields)
     else:
-        data = dict(fm.data)
-        data["runme"] = _merge(fm.runme, fields)
-        dumped = json.dumps(data, ensure_ascii=False, indent=2).replace("\n", fm.newline)
-        parsed, _ = split_frontmatter(dumped + fm.newline)
-        assert parsed is not None
-        return parsed
-    raw = fm.raw[: fm._body_start] + body + fm.raw[fm._body_end :]
-    parsed, rest = split_frontmatter(raw)
-    if parsed is None or rest:
-        raise NotebookError("editing the frontmatter produced an unparsable block")
-    return parsed
+        in_place = _set_json(fm.raw, fields)
+        edited = _reparsed(in_place, fields) if in_place is not None else None
+        if edited is None:
+            data = dict(fm.data)
+            data["runme"] = _merge(fm.runme, fields)
+            dumped = json.dumps(data, ensure_ascii=False, indent=2).replace("\n", fm.newline)
+            edited = _reparsed(dumped + fm.newline, fields)
+    if edited is None:
+        raise NotebookError(
+            f"cannot add runme fields to this {fm.format.upper()} frontmatter without breaking"
+            f" it; add runme.{next(iter(fields))} by hand"
+        )
+    return edited
+
+
+# JSON frontmatter is edited in place too: the members of an object, with their spans.
+_WS = re.compile(r"\s*")
+
+
+def _json_members(text: str, start: int) -> tuple[list[tuple[str, int, int, int]], int] | None:
+    """(key, key start, value start, value end) of the object whose `{` is at `start`,
+    and the offset of its `}`; None if it is not a plain object there."""
+    decoder = json.JSONDecoder()
+    members: list[tuple[str, int, int, int]] = []
+    pos = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+    if text.startswith("}", pos):
+        return members, pos
+    try:
+        while text.startswith('"', pos):
+            key_start = pos
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if not text.startswith(":", pos):
+                return None
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            _, end = decoder.raw_decode(text, pos)
+            members.append((key, key_start, pos, end))
+            pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+            if text.startswith("}", pos):
+                return members, pos
+            if not text.startswith(",", pos):
+                return None
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _json_inserts(text: str, start: int, fields: dict[str, Any]) -> list[tuple[int, str]] | None:
+    """Insertions (offset, text) adding the missing `fields` to the object at `start`."""
+    found = _json_members(text, start)
+    if found is None:
+        return None
+    members, close = found
+    by_key = {key: (key_start, value_start, end) for key, key_start, value_start, end in members}
+    edits: list[tuple[int, str]] = []
+    missing = {}
+    for key, value in fields.items():
+        if key not in by_key:
+            missing[key] = value
+        elif isinstance(value, dict):
+            _, value_start, _ = by_key[key]
+            if not text.startswith("{", value_start):
+                return None
+            nested = _json_inserts(text, value_start, value)
+            if nested is None:
+                return None
+            edits.extend(nested)
+    if not missing:
+        return edits
+    if not members:
+        pairs = ", ".join(
+            f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+            for k, v in missing.items()
+        )
+        return [*edits, (start + 1, pairs)]
+    _, key_start, _, last_end = members[-1]
+    first_key_end = json.decoder.scanstring(text, members[0][1] + 1)[1]  # type: ignore[attr-defined]
+    colon = text[first_key_end : members[0][2]]
+    line_start = text.rfind("\n", 0, key_start) + 1
+    indent = text[line_start:key_start]
+    multiline = "\n" in text[start:close] and not indent.strip()
+    newline = "\r\n" if text[:line_start].endswith("\r\n") else "\n"
+    spaced = multiline or bool(re.search(r",\s", text[start:close])) or colon != ":"
+    sep = "," + (newline + indent if multiline else " " if spaced else "")
+    inner = (", ", ": ") if spaced else (",", ":")
+    pairs = sep.join(
+        json.dumps(k, ensure_ascii=False)
+        + colon
+        + json.dumps(v, ensure_ascii=False, separators=inner)
+        for k, v in missing.items()
+    )
+    return [*edits, (last_end, sep + pairs)]
+
+
+def _set_json(raw: str, fields: dict[str, Any]) -> str | None:
+    """`raw` (JSON frontmatter) with `runme.*` fields inserted textually."""
+    edits = _json_inserts(raw, 0, {"runme": fields})
+    if edits is None:
+        return None
+    for offset, insert in sorted(edits, reverse=True):
+        raw = raw[:offset] + insert + raw[offset:]
+    return raw
 
 
 def _render_yaml_runme(fields: dict[str, Any], nl: str) -> list[str]:

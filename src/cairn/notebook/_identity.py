@@ -1,6 +1,7 @@
 """Identity modes (as in Runme): which ids a runbook carries in its text.
 
-`none` writes nothing; `cell` writes a ULID `id` into each code cell's attributes;
+`none` writes nothing; `cell` writes a ULID `id` into each fenced code cell's attributes
+(inserted into the attribute text as written, so no other byte changes);
 `document` writes `runme.id` (and `runme.version`) into the frontmatter; `all` both.
 An existing id is never replaced.
 """
@@ -27,7 +28,9 @@ def apply_identity(nb: Notebook, mode: str) -> Notebook:
         )
     if mode in ("cell", "all"):
         for cell in nb.code_cells():
-            if not cell.attributes.get("id"):
+            # An indented code block has nowhere to carry an id (Runme drops it too), and
+            # Runme gives none to the blocks it shows as markup.
+            if cell.fenced and cell.runnable and not cell.attributes.get("id"):
                 # Reuse the ephemeral id so references made before writing stay valid.
                 cell.attributes["id"] = cell.id
     if mode in ("document", "all") and not (nb.frontmatter and nb.frontmatter.document_id):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from ._attributes import InfoString, format_info, parse_info
+from ._attributes import InfoString, format_attributes, format_info, insert_attributes, parse_info
 from ._frontmatter import split_frontmatter
-from ._model import Cell, Notebook, Output
+from ._model import Cell, Diagnostic, Notebook, Output
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -81,7 +81,8 @@ def _continuation_prefix(first_prefix: str) -> str:
 
 def _code_cell(
     lines: list[str], start: int, end: int, markup: str, content: str, line_no: int
-) -> Cell:
+) -> tuple[Cell, list[str]]:
+    """A fenced code block, and what its info string's attributes warn about."""
     opening = lines[start]
     at = opening.find(markup[0] * 3)
     first_prefix = opening[:at]
@@ -106,6 +107,7 @@ def _code_cell(
         attributes=info.attributes,
         attr_form=info.form,
         info_rest=info.rest,
+        info_tail=info.tail,
         outputs=outputs,
         line=line_no,
     )
@@ -115,7 +117,27 @@ def _code_cell(
     cell._newline = _newline_of(opening) or "\n"
     cell._opening = opening
     cell._closed = closed
+    cell._closing = lines[end - 1] if closed else None
     cell._has_attrs = info.has_attributes
+    if info.span is not None:
+        cell._attr_span = (at + run + info.span[0], at + run + info.span[1])
+    return cell, info.warnings
+
+
+def _indented_cell(lines: list[str], start: int, end: int, content: str, line_no: int) -> Cell:
+    """An indented code block: a cell in Runme, with no language and no attributes."""
+    first = lines[start].rstrip("\r\n")
+    code = content.split("\n", 1)[0]
+    if code and first.endswith(code):
+        first_prefix = first[: len(first) - len(code)]
+    else:  # a tab expanded into spaces: keep the line's own indentation
+        first_prefix = re.match(r"[ \t>]*", first).group(0)  # type: ignore[union-attr]
+    source, outputs = _split_outputs(content)
+    cell = Cell(kind="code", source=source, outputs=outputs, line=line_no, fenced=False)
+    cell._fence = ""
+    cell._first_prefix = first_prefix
+    cell._prefix = _continuation_prefix(first_prefix)
+    cell._newline = _newline_of(lines[start]) or "\n"
     return cell
 
 
@@ -147,22 +169,56 @@ def _dominant_newline(text: str) -> str:
     return "\r\n" if crlf > lf else "\n"
 
 
+def _unclosed_warning(cell: Cell) -> Diagnostic:
+    return Diagnostic(
+        cell.line,
+        f"code fence {cell._fence} is never closed, so the rest of the file is its code"
+        f" (as CommonMark and Runme read it); add a closing {cell._fence} line where the"
+        " code ends",
+    )
+
+
 def parse(text: str) -> Notebook:
-    """Parse Markdown into a notebook. Never fails: any text is a valid runbook."""
+    """Parse Markdown into a notebook. Never fails: any text is a valid runbook.
+
+    What is read, but probably not as meant (an unclosed fence, attributes Runme reads
+    differently, invalid frontmatter), is listed in `Notebook.diagnostics`.
+    """
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
     frontmatter, body = split_frontmatter(text)
     nb = Notebook(frontmatter=frontmatter, newline=_dominant_newline(text), bom=bom)
+    if frontmatter is not None and frontmatter.error:
+        nb.diagnostics.append(Diagnostic(1, f"{frontmatter.error}; the frontmatter is ignored"))
     offset = len(split_lines(frontmatter.raw)) if frontmatter else 0
     lines = split_lines(body)
     pos = 0
-    for token in _parser().parse(body):
-        if token.type != "fence" or token.map is None:
+    tokens = _parser().parse(body)
+    for i, token in enumerate(tokens):
+        if token.type not in ("fence", "code_block") or token.map is None:
             continue
         start, end = token.map
         _markup_cells(nb, lines[pos:start], offset + pos)
-        cell = _code_cell(lines, start, end, token.markup, token.content, offset + start + 1)
+        line_no = offset + start + 1
+        if token.type == "fence":
+            cell, warnings = _code_cell(lines, start, end, token.markup, token.content, line_no)
+            nb.diagnostics.extend(Diagnostic(line_no, w) for w in warnings)
+            if not cell._closed and end == len(lines):
+                nb.diagnostics.append(_unclosed_warning(cell))
+        else:
+            cell = _indented_cell(lines, start, end, token.content, line_no)
+            cell._needs_fence = start > 0 and lines[start - 1].strip(" \t\r\n>") != ""
+        before = tokens[i - 1] if i >= 2 else None
+        # Runme's intro: a paragraph that is the block's previous sibling (not a tight
+        # list item's text, which goldmark does not make a paragraph).
+        if (
+            before is not None
+            and before.type == "paragraph_close"
+            and before.level == token.level
+            and not before.hidden
+        ):
+            cell._intro = tokens[i - 2].content
         cell._freeze("".join(lines[start:end]))
         nb.cells.append(cell)
         pos = end
@@ -245,41 +301,137 @@ def _render_output(output: Output) -> list[str]:
     return lines
 
 
-def _render_code(cell: Cell, newline: str) -> str:
-    nl = cell._newline if cell._raw is not None else newline
+def _content_lines(cell: Cell) -> list[str]:
     body = cell.source[:-1] if cell.source.endswith("\n") else cell.source
     content = body.split("\n") if body else []
     for output in cell.outputs:
         content.extend(_render_output(output))
         if content and content[-1] == "" and output.text.endswith("\n"):
             content.pop()
-    fence = _fence_for(cell, content)
-    info_same = (
-        cell._snapshot is not None
-        and cell._opening is not None
-        and fence == cell._fence
-        and cell._snapshot[2:6] == cell._state()[2:6]
-    )
-    if info_same and cell._opening is not None:
-        opening = cell._opening.rstrip("\r\n") + nl
-    else:
-        info = InfoString(
-            cell.language,
-            cell.attributes,
-            cell.attr_form,
-            cell.info_rest,
-            cell._has_attrs or bool(cell.attributes),
+    return content
+
+
+def _attribute_block(cell: Cell) -> str:
+    """The cell's attribute block: the parsed one with new pairs inserted in its own
+    style when that is all that changed, else rendered afresh."""
+    assert cell._snapshot is not None and cell._opening is not None
+    before = cast("tuple[tuple[str, str], ...]", cell._snapshot[3])
+    items = list(cell.attributes.items())
+    same_form = cell._snapshot[4] == cell.attr_form
+    if cell._attr_span is not None and same_form and tuple(items[: len(before)]) == before:
+        start, end = cell._attr_span
+        inserted = insert_attributes(
+            cell._opening[start:end], cell.attr_form, dict(items[len(before) :])
         )
-        rendered = format_info(info)
-        if fence[0] == "`" and "`" in rendered:
-            # A backtick fence's info string may not contain backticks (CommonMark).
-            fence = "~" * len(fence)
-        opening = f"{cell._first_prefix}{fence}{rendered}{nl}"
-    prefix = cell._prefix
+        if inserted is not None:
+            return inserted
+    return format_attributes(cell.attributes, cell.attr_form)
+
+
+def _kept_opening(cell: Cell, fence: str) -> str | None:
+    """The opening line as written, with only the attribute block changed if the
+    attributes did; None when the info string must be rendered afresh."""
+    snap, opening = cell._snapshot, cell._opening
+    if snap is None or opening is None or fence != cell._fence:
+        return None
+    if (snap[2], snap[5], snap[6]) != (cell.language, cell.info_rest, cell.info_tail):
+        return None
+    if snap[3] == tuple(cell.attributes.items()) and snap[4] == cell.attr_form:
+        return opening
+    block = _attribute_block(cell)
+    if fence[0] == "`" and "`" in block:
+        return None  # must switch to a tilde fence
+    line = opening.rstrip("\r\n")
+    newline = opening[len(line) :]
+    if cell._attr_span is not None:
+        start, end = cell._attr_span
+        return line[:start] + block + line[end:] + newline
+    brace = line.find("{", len(cell._first_prefix) + len(fence))
+    if brace >= 0:
+        # An unclosed `{` in the info string: ours must come first to be the one read.
+        return line[:brace] + block + " " + line[brace:] + newline
+    stop = len(line.rstrip())
+    # Runme writes the attributes after the language and a space (```sh {…}).
+    return line[:stop] + " " + block + line[stop:] + newline
+
+
+def _render_indented(cell: Cell, newline: str) -> str:
+    nl = cell._newline if cell._raw is not None else newline
+    out = []
+    for i, line in enumerate(_content_lines(cell)):
+        prefix = cell._first_prefix if i == 0 else cell._prefix
+        out.append((prefix + line if line else prefix.rstrip()) + nl)
+    text = "".join(out)
+    if cell._raw is not None and not cell._raw.endswith(("\n", "\r")):
+        text = text[: -len(nl)]  # the file had no final newline: still none
+    return text
+
+
+def _container(prefix: str) -> str:
+    """An indented code block's line prefix without the code's own four columns."""
+    head = prefix.rstrip(" \t")
+    start = column = 0
+    for i, char in enumerate(prefix):
+        if i == len(head):
+            start = column  # where the trailing whitespace begins
+        column = (column // 4 + 1) * 4 if char == "\t" else column + 1
+    if len(head) == len(prefix):
+        start = column
+    return head + " " * max(column - start - 4, 0)
+
+
+def _fresh_opening(cell: Cell, first_prefix: str, fence: str, nl: str) -> tuple[str, str]:
+    """(opening line, fence) rendered from the cell's fields."""
+    info = InfoString(
+        cell.language,
+        cell.attributes,
+        cell.attr_form,
+        cell.info_rest,
+        cell.info_tail,
+        cell._has_attrs or bool(cell.attributes),
+    )
+    rendered = format_info(info)
+    if fence[0] == "`" and "`" in rendered:
+        # A backtick fence's info string may not contain backticks (CommonMark).
+        fence = "~" * len(fence)
+    return f"{first_prefix}{fence}{rendered}{nl}", fence
+
+
+def _render_code(cell: Cell, newline: str) -> str:
+    nl = cell._newline if cell._raw is not None else newline
+    content = _content_lines(cell)
+    if not cell.fenced:
+        if not (cell.language or cell.attributes or cell._needs_fence):
+            return _render_indented(cell, newline)
+        # Attributes need a fence: the block is written fenced, in its container.
+        first, prefix = (_container(p) for p in (cell._first_prefix, cell._prefix))
+        opening, fence = _fresh_opening(cell, first, _fence_for(cell, content), nl)
+        closing = f"{prefix}{fence}{nl}"
+    else:
+        prefix = cell._prefix
+        snap = cell._snapshot
+        unchanged_code = snap is not None and (snap[1], snap[8]) == (
+            cell.source,
+            cell._state()[8],
+        )
+        # Unchanged code keeps its fence: whatever it holds did not close it before.
+        fence = cell._fence if unchanged_code else _fence_for(cell, content)
+        kept = _kept_opening(cell, fence)
+        if kept is not None and cell._raw is not None and cell._opening and unchanged_code:
+            # Only the attributes changed: every byte after the opening line stays.
+            return kept + cell._raw[len(cell._opening) :]
+        if kept is None:
+            opening, fence = _fresh_opening(cell, cell._first_prefix, fence, nl)
+        else:
+            opening = kept
+        # The closing line as written (a longer fence, no final newline) while it closes.
+        closing = (
+            cell._closing if cell._closing and fence == cell._fence else f"{prefix}{fence}{nl}"
+        )
     out = [opening]
     for line in content:
         out.append((prefix + line if line else prefix.rstrip()) + nl)
-    out.append(f"{prefix}{fence}{nl}")
+    out.append(closing)
     return "".join(out)
 
 

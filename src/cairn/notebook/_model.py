@@ -22,6 +22,14 @@ CellKind = Literal["markup", "code"]
 EXPORT_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{1}[A-Z0-9_]*[A-Z][A-Z0-9_]*$")
 
 
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something in a runbook that is read, but probably not as its author meant."""
+
+    line: int  # 1-based, counted like `Cell.line`
+    message: str
+
+
 @dataclass
 class Output:
     """What a cell printed in a past session, as recorded in a session file."""
@@ -43,6 +51,9 @@ class Cell:
     attributes: dict[str, str] = field(default_factory=dict)
     attr_form: AttrForm = "json"
     info_rest: str = ""
+    info_tail: str = ""  # text after the attribute block in the info string
+    # False for an indented code block (Runme runs those too; they carry no attributes).
+    fenced: bool = True
     outputs: list[Output] = field(default_factory=list)
     line: int = 0  # 1-based line of the fence (or first line) in the file; 0 for new cells
     # Name generated from the first command when there is no `name` attribute.
@@ -59,7 +70,15 @@ class Cell:
     _newline: str = field(default="\n", repr=False)
     _opening: str | None = field(default=None, repr=False)
     _closed: bool = field(default=True, repr=False)
+    _closing: str | None = field(default=None, repr=False)  # the closing fence line as written
     _has_attrs: bool = field(default=False, repr=False)
+    _attr_span: tuple[int, int] | None = field(default=None, repr=False)  # in `_opening`
+    # Inline Markdown of the paragraph right before the cell (Runme's "intro").
+    _intro: str | None = field(default=None, repr=False)
+    # An indented block right under a non-blank line: rewritten fenced when edited, since
+    # re-indented text there could join the paragraph above.
+    _needs_fence: bool = field(default=False, repr=False)
+    _intro_text: str | None = field(default=None, repr=False)
 
     @property
     def id(self) -> str:
@@ -90,8 +109,28 @@ class Cell:
         return [t.strip() for t in raw.split(",") if t.strip()]
 
     @property
+    def runnable(self) -> bool:
+        """False for blocks Runme shows as markup: `transform` false, or a mermaid
+        diagram without a `transform` attribute."""
+        value = self.attributes.get("transform")
+        if value is None:
+            return self.language != "mermaid"
+        # Go's strconv.ParseBool; anything else leaves Runme's default (true).
+        return value not in ("0", "f", "F", "false", "FALSE", "False")
+
+    @property
     def description(self) -> str:
-        return self.attributes.get("description", "")
+        """The `description` attribute, else the paragraph before the cell (as Runme)."""
+        explicit = self.attributes.get("description", "").strip()
+        if explicit:
+            return explicit
+        if self._intro is None:
+            return ""
+        if self._intro_text is None:
+            from ._intro import intro_text
+
+            self._intro_text = intro_text(self._intro)
+        return self._intro_text
 
     @property
     def first_command(self) -> str:
@@ -109,6 +148,8 @@ class Cell:
             tuple(self.attributes.items()),
             self.attr_form,
             self.info_rest,
+            self.info_tail,
+            self.fenced,
             tuple((o.text, o.exit_code, o.ran_at, o.duration, o.mime) for o in self.outputs),
         )
 
@@ -131,6 +172,7 @@ class Notebook:
     leading: str = ""  # blank lines between the frontmatter and the first cell
     newline: str = "\n"  # the document's dominant line ending, for new text
     bom: bool = False  # the file starts with a UTF-8 byte-order mark
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # found while parsing
 
     def code_cells(self) -> list[Cell]:
         return [c for c in self.cells if c.kind == "code"]
