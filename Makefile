@@ -11,20 +11,32 @@ setup: $(STAMP)
 	@bash scripts/system-deps.sh
 	@$(BIN)/python -m compileall -q src >/dev/null
 
+# pip runs with --quiet (its own output is pages of "Requirement already satisfied"), so
+# each step says on a line of its own what it installs: the last one is silent for
+# minutes the first time, while llama-cpp-python compiles llama.cpp.
+SAY := @echo "cairn setup:"
+
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(SAY) "installing Cairn into $(VENV) (the first time takes several minutes)"
+	@test -x $(BIN)/python || { echo "cairn setup: creating the virtualenv $(VENV)"; \
+		$(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Cairn needs Python 3.11 or newer in $(VENV)"; exit 1; }
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SAY) "[1/3] upgrading pip"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@# torch first, pinned: the CPU build on local disk, not a multi-GB CUDA download.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(SAY) "[2/3] installing torch 2.13.0 (CPU build)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(SAY) "[3/3] installing Cairn and its dependencies; the first time, building" \
+		"llama-cpp-python from source takes minutes (about 6) with no output"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+	$(SAY) "done"
 
 # Cairn's main job: the server, on the example runbooks (prints its URL and token).
 run: setup
-	$(BIN)/cairn serve examples --show-token
+	@$(BIN)/cairn serve examples --show-token
 
 lint: setup
 	$(BIN)/ruff check src tests bench
