@@ -1,10 +1,11 @@
 """Runme-compatible Markdown ⇄ Notebook, lossless.
 
-markdown-it (CommonMark) finds the fenced code blocks, including those inside lists
-and blockquotes; every byte of the file is kept in some cell's raw text, a trailer of
-blank lines, or the frontmatter. Unchanged cells are written back from that raw text;
-a changed cell is re-rendered in its original layout (fence, container prefix, line
-ending), so only its bytes change.
+markdown-it (CommonMark) finds the code blocks, fenced and indented (both are cells in
+Runme), including those inside lists and blockquotes; every byte of the file is kept in
+some cell's raw text, a trailer of blank lines, or the frontmatter. Unchanged cells are
+written back from that raw text; a changed cell is re-rendered in its original layout
+(fence, container prefix, line ending, closing line), so only its bytes change, and a
+cell whose attributes alone changed keeps its opening line but for the new attributes.
 """
 
 from __future__ import annotations
