@@ -67,6 +67,17 @@ def test_malformed_bodies_get_422_with_a_message(served: Served) -> None:
     assert "no cell 5" in no_such_cell.json()["detail"]
 
 
+def test_a_body_that_is_not_json_is_not_echoed_back(served: Served) -> None:
+    body = b'{"markdown": "' + b"x" * (1 << 20) + b"  no closing quote"
+    with served.http() as client:
+        response = client.post(
+            "/v1/notebooks/parse", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 422
+    assert "JSON" in response.json()["detail"]
+    assert len(response.content) < 1000
+
+
 def test_cells_of_a_file_lists_its_code_cells(served: Served) -> None:
     with served.http() as client:
         response = client.get("/v1/files/cells", params={"path": "ops.md"})

@@ -66,6 +66,8 @@ class ThreadedBodyRoute(APIRoute):
                     errors = exc.errors(include_url=False)
                     for error in errors:
                         error["loc"] = ("body", *error["loc"])
+                        if error["type"] == "json_invalid":
+                            error["input"] = {}  # as FastAPI says it: not the body back
                     raise RequestValidationError(errors) from None
             return await handler(own)
 
