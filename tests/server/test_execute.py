@@ -184,6 +184,20 @@ def _refused(run: Run, status: int) -> None:
     assert not run.of("started")
 
 
+def test_a_cell_runme_shows_as_markup_is_refused_as_cairn_run_refuses_it(
+    served: Served,
+) -> None:
+    (served.root / "diagram.md").write_text(
+        "# Flow\n\n```mermaid\ngraph TD; a-->b\n```\n\n"
+        '```sh {"name":"off","transform":"false"}\necho never\n```\n'
+    )
+    for cell in ("graph-td", "off"):
+        run = execute(served, {"path": "diagram.md", "cell": cell})
+        _refused(run, 400)
+        assert "not runnable" in run.of("error")[0]["message"]
+    assert executed_events(served.log_dir) == []
+
+
 def test_bad_requests_are_refused_with_a_status_and_close_code(served: Served) -> None:
     _refused(execute(served, {"path": "ops.md", "cell": "nope"}), 404)
     _refused(execute(served, {"path": "missing.md", "cell": "hello"}), 404)

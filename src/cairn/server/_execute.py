@@ -30,7 +30,7 @@ from ..kernel import CellSpec, Execution, KernelError, Program, RunOptions, cell
 from ..notebook import Cell, Notebook
 from ._errors import ApiError
 from ._models import CancelMessage, ClientMessage, ExecuteRequest, ResizeMessage, StdinMessage
-from ._runbooks import load_runbook, lookup_cell
+from ._runbooks import load_runbook, runnable_cell
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
 
@@ -276,7 +276,7 @@ def _accept(state: ServerState, request: ExecuteRequest) -> _Job:
         # Events and the session name the runbook as `cairn run` would: the root as
         # given, not with its symlinks resolved.
         path = Path(os.path.normpath(state.given_root / request.path))
-        cell = lookup_cell(nb, request.cell, request.path)
+        cell = runnable_cell(nb, request.cell, request.path)
         spec = cell_spec(cell, RunOptions(timeout=request.timeout, interactive=request.interactive))
         session, evicted = state.sessions.acquire(request.session, nb, path, request.path)
         session.cancel = lambda: job_control.request("cancel")

@@ -7,7 +7,15 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..notebook import Cell, CellNotFoundError, Notebook, NotebookError, find_cell, load
+from ..notebook import (
+    Cell,
+    CellNotFoundError,
+    Notebook,
+    NotebookError,
+    find_cell,
+    load,
+    select_cells,
+)
 from ._errors import ApiError
 
 
@@ -34,6 +42,18 @@ def load_runbook(root: Path, rel: str) -> tuple[Path, Notebook]:
         return full, load(full)
     except NotebookError as exc:
         raise ApiError(400, str(exc)) from None
+
+
+def runnable_cell(nb: Notebook, ref: str, rel: str) -> Cell:
+    """The code cell to run, chosen as `cairn run` chooses it (`select_cells`): 404 when
+    there is none, 400 when ambiguous or when Runme shows it as markup."""
+    try:
+        (cell,) = select_cells(nb, [ref], all_cells=False, tags=[], path=rel)
+    except CellNotFoundError as exc:
+        raise ApiError(404, str(exc)) from None
+    except NotebookError as exc:
+        raise ApiError(400, str(exc)) from None
+    return cell
 
 
 def lookup_cell(nb: Notebook, ref: str, rel: str) -> Cell:
