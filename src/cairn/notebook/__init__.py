@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._attributes import format_attributes, parse_info
+from ._blocks import split_lines
 from ._errors import (
     CellNotFoundError,
     CellNotRunnableError,
@@ -28,7 +29,7 @@ from ._lookup import (
     not_runnable_reason,
     select_cells,
 )
-from ._markdown import assign_names, parse, render_cell, sanitize_name, serialize, split_lines
+from ._markdown import assign_names, parse, render_cell, sanitize_name, serialize
 from ._model import EXPORT_NAME_RE, Cell, Diagnostic, Notebook, Output
 from ._session import (
     CellRun,

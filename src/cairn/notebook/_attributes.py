@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,7 +69,7 @@ def _parse_json(text: str, warnings: list[str]) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for key, value in data.items():
-        key = str(key)
+        key = sys.intern(str(key))  # one copy of each name for all the cells
         out[key] = _stringify(value)
         if isinstance(value, str):
             continue
@@ -105,7 +106,7 @@ def _parse_html(block: str, warnings: list[str]) -> dict[str, str]:
                 f"attribute {key!r}: quotes are not special in key=value attributes, so"
                 f" Runme reads {value!r}; use the JSON form for values with spaces or quotes"
             )
-        out[key] = value
+        out[sys.intern(key)] = value
     return out
 
 

@@ -100,8 +100,14 @@ def _parse_data(fmt: FrontmatterFormat, body: str) -> tuple[dict[str, Any] | Non
 
 def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
     """Split `text` into its frontmatter (if any) and the Markdown body after it."""
-    first_end = _line_end(text, 0)
-    first = text[:first_end]
+    fm = frontmatter_at(text)
+    return (fm, text[len(fm.raw) :]) if fm is not None else (None, text)
+
+
+def frontmatter_at(text: str, start: int = 0) -> Frontmatter | None:
+    """The frontmatter that begins at offset `start` of `text`, if there is one."""
+    first_end = _line_end(text, start)
+    first = text[start:first_end]
     newline = first[len(first.rstrip("\r\n")) :] or "\n"
     marker = first.rstrip("\r\n").rstrip(" \t")
     if marker in _DELIMS and first_end < len(text):
@@ -110,23 +116,21 @@ def split_frontmatter(text: str) -> tuple[Frontmatter | None, str]:
         while pos < len(text):
             end = _line_end(text, pos)
             if text[pos:end].rstrip("\r\n").rstrip(" \t") == marker:
-                raw = text[:end]
+                raw = text[start:end]
                 data, error = _parse_data(fmt, text[first_end:pos])
-                fm = Frontmatter(raw, fmt, data, error, newline, first_end, pos)
-                return fm, text[end:]
+                return Frontmatter(raw, fmt, data, error, newline, first_end - start, pos - start)
             pos = end
-        return None, text  # no closing delimiter: not frontmatter, just Markdown
+        return None  # no closing delimiter: not frontmatter, just Markdown
     if marker.startswith("{"):
         try:
-            obj, end = json.JSONDecoder().raw_decode(text)
+            obj, end = json.JSONDecoder().raw_decode(text, start)
         except (ValueError, RecursionError):
-            return None, text
+            return None
         if isinstance(obj, dict):
             end = _line_end(text, end) if text[end : _line_end(text, end)].strip() == "" else -1
             if end > 0:
-                fm = Frontmatter(text[:end], "json", obj, None, newline, 0, end)
-                return fm, text[end:]
-    return None, text
+                return Frontmatter(text[start:end], "json", obj, None, newline, 0, end - start)
+    return None
 
 
 # Values JSON cannot hold, from YAML (dates, binary, sets) and TOML (dates, times).

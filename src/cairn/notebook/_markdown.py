@@ -11,17 +11,18 @@ cell whose attributes alone changed keeps its opening line but for the new attri
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import sys
+from itertools import accumulate
 from typing import TYPE_CHECKING, cast
 
 from ._attributes import InfoString, format_attributes, format_info, insert_attributes, parse_info
-from ._frontmatter import split_frontmatter
+from ._blocks import WINDOW_CHARS, Window, block_windows, split_lines
+from ._frontmatter import frontmatter_at
 from ._model import Cell, Diagnostic, Notebook, Output
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 # Runme's session output header: a timestamp (RFC 3339 with a space), a Go duration,
 # and the exit code when the process exited. Anything looser would take ordinary shell
 # comments ("# Ran on staging for …") for outputs.
@@ -30,25 +31,9 @@ _RAN_ON_RE = re.compile(
     r" for ((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h) ?)+)(?: exited with (-?\d+))?\s*$"
 )
 _LIST_MARKER_RE = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)")
-
-
-def split_lines(text: str) -> list[str]:
-    """Split keeping line endings; only CR, LF and CRLF end a line (as in CommonMark)."""
-    return _LINE_RE.findall(text)
-
-
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt  # imported lazily: ~40 ms the CLI often skips
-
-    md = MarkdownIt("commonmark")
-    # Only the block structure matters here; inline parsing is wasted work.
-    md.core.ruler.disable(["inline", "text_join"], ignoreInvalid=True)
-    return md
-
-
-def _is_blank(line: str) -> bool:
-    return line.strip() == ""
+# A blank line (whitespace as str.strip() sees it) at the start of a range, or the
+# whitespace that ends one without a newline.
+_BLANK_LINE_RE = re.compile(r"[^\S\r\n]*(?:\r\n|\r|\n|\Z)")
 
 
 def _newline_of(line: str) -> str:
@@ -57,6 +42,8 @@ def _newline_of(line: str) -> str:
 
 def _split_outputs(source: str) -> tuple[str, list[Output]]:
     """Separate session outputs (`# Ran on … exited with N` + text) from the code."""
+    if "# Ran on " not in source:
+        return source, []
     lines = source.split("\n")
     for i, line in enumerate(lines):
         m = _RAN_ON_RE.match(line)
@@ -88,7 +75,9 @@ def _code_cell(
     at = opening.find(markup[0] * 3)
     first_prefix = opening[:at]
     run = len(opening[at:]) - len(opening[at:].lstrip(markup[0]))
-    fence = opening[at : at + run]
+    # Fences, closing lines, languages and attribute names repeat from cell to cell: one
+    # copy each (sys.intern) is a good part of a large runbook's memory.
+    fence = sys.intern(opening[at : at + run])
     info = parse_info(opening[at + run :].rstrip("\r\n"))
     # markdown-it decided where the block ends; it was closed by a fence line exactly
     # when the content is every line but the first and the last.
@@ -104,7 +93,7 @@ def _code_cell(
     cell = Cell(
         kind="code",
         source=source,
-        language=info.language,
+        language=sys.intern(info.language),
         attributes=info.attributes,
         attr_form=info.form,
         info_rest=info.rest,
@@ -115,10 +104,10 @@ def _code_cell(
     cell._fence = fence
     cell._first_prefix = first_prefix
     cell._prefix = prefix
-    cell._newline = _newline_of(opening) or "\n"
+    cell._newline = sys.intern(_newline_of(opening) or "\n")
     cell._opening = opening
     cell._closed = closed
-    cell._closing = lines[end - 1] if closed else None
+    cell._closing = sys.intern(lines[end - 1]) if closed else None
     cell._has_attrs = info.has_attributes
     if info.span is not None:
         cell._attr_span = (at + run + info.span[0], at + run + info.span[1])
@@ -142,24 +131,51 @@ def _indented_cell(lines: list[str], start: int, end: int, content: str, line_no
     return cell
 
 
-def _markup_cells(nb: Notebook, lines: list[str], line_offset: int) -> None:
-    """Append the Markdown between code blocks: blank edges become trailers."""
-    if not lines:
+def _line_count(text: str, start: int, end: int) -> int:
+    """How many lines `text[start:end]` holds (it ends at a line end)."""
+    crlf = text.count("\r\n", start, end)
+    return text.count("\n", start, end) + text.count("\r", start, end) - crlf
+
+
+def _blank_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """(lo, hi): `text[start:end]` without its leading and trailing blank lines."""
+    lo = start
+    while lo < end:
+        m = _BLANK_LINE_RE.match(text, lo, end)
+        if m is None:
+            break
+        lo = m.end()
+    hi = end
+    while hi > lo:
+        at = hi
+        if text.startswith("\r\n", at - 2) and at - 2 >= lo:
+            at -= 2
+        elif text[at - 1] in "\r\n":
+            at -= 1
+        while at > lo and text[at - 1].isspace() and text[at - 1] not in "\r\n":
+            at -= 1
+        if at > lo and text[at - 1] not in "\r\n":
+            break  # not blank
+        hi = at
+    return lo, hi
+
+
+def _markup_cells(nb: Notebook, text: str, start: int, end: int, line_no: int) -> None:
+    """Append the Markdown of `text[start:end]` (whole lines between code blocks, the
+    first of them line `line_no`): blank edges become trailers."""
+    if start >= end:
         return
-    lo, hi = 0, len(lines)
-    while lo < hi and _is_blank(lines[lo]):
-        lo += 1
-    while hi > lo and _is_blank(lines[hi - 1]):
-        hi -= 1
-    head = "".join(lines[:lo])
+    lo, hi = _blank_edges(text, start, end)
+    head = text[start:lo]
     if nb.cells:
         nb.cells[-1].trailer += head
     else:
         nb.leading += head
     if lo == hi:
         return
-    raw = "".join(lines[lo:hi])
-    cell = Cell(kind="markup", source=raw, line=line_offset + lo + 1, trailer="".join(lines[hi:]))
+    raw = text[lo:hi]
+    line = line_no + _line_count(text, start, lo)
+    cell = Cell(kind="markup", source=raw, line=line, trailer=text[hi:end])
     cell._freeze(raw)
     nb.cells.append(cell)
 
@@ -179,53 +195,69 @@ def _unclosed_warning(cell: Cell) -> Diagnostic:
     )
 
 
-def parse(text: str) -> Notebook:
+def parse(text: str, *, window: int = WINDOW_CHARS) -> Notebook:
     """Parse Markdown into a notebook. Never fails: any text is a valid runbook.
 
     What is read, but probably not as meant (an unclosed fence, attributes Runme reads
-    differently, invalid frontmatter), is listed in `Notebook.diagnostics`.
+    differently, invalid frontmatter), is listed in `Notebook.diagnostics`. The text is
+    parsed about `window` characters at a time, so that markdown-it's tokens cost a few
+    MB whatever the size of the text; the notebook does not depend on `window`.
     """
     bom = text.startswith("\ufeff")
-    if bom:
-        text = text[1:]
-    frontmatter, body = split_frontmatter(text)
+    frontmatter = frontmatter_at(text, int(bom))
     nb = Notebook(frontmatter=frontmatter, newline=_dominant_newline(text), bom=bom)
     if frontmatter is not None and frontmatter.error:
         nb.diagnostics.append(Diagnostic(1, f"{frontmatter.error}; the frontmatter is ignored"))
+    body = int(bom) + (len(frontmatter.raw) if frontmatter else 0)
     offset = len(split_lines(frontmatter.raw)) if frontmatter else 0
-    lines = split_lines(body)
-    pos = 0
-    tokens = _parser().parse(body)
-    for i, token in enumerate(tokens):
-        if token.type not in ("fence", "code_block") or token.map is None:
-            continue
-        start, end = token.map
-        _markup_cells(nb, lines[pos:start], offset + pos)
-        line_no = offset + start + 1
-        if token.type == "fence":
-            cell, warnings = _code_cell(lines, start, end, token.markup, token.content, line_no)
-            nb.diagnostics.extend(Diagnostic(line_no, w) for w in warnings)
-            if not cell._closed and end == len(lines):
-                nb.diagnostics.append(_unclosed_warning(cell))
-        else:
-            cell = _indented_cell(lines, start, end, token.content, line_no)
-            cell._needs_fence = start > 0 and lines[start - 1].strip(" \t\r\n>") != ""
-        before = tokens[i - 1] if i >= 2 else None
-        # Runme's intro: a paragraph that is the block's previous sibling (not a tight
-        # list item's text, which goldmark does not make a paragraph).
-        if (
-            before is not None
-            and before.type == "paragraph_close"
-            and before.level == token.level
-            and not before.hidden
-        ):
-            cell._intro = tokens[i - 2].content
-        cell._freeze("".join(lines[start:end]))
-        nb.cells.append(cell)
-        pos = end
-    _markup_cells(nb, lines[pos:], offset + pos)
+    # The Markdown not in a cell yet starts at offset `pos`, line `line` (from 0).
+    pos, line = body, offset
+    back: list[Token | None] = [None, None]  # the two tokens before the current one
+    for w in block_windows(text, body, window):
+        starts = list(accumulate(map(len, w.lines), initial=w.first_char))
+        for token in w.tokens:
+            if token.type in ("fence", "code_block") and token.map is not None:
+                start, end = token.map
+                _markup_cells(nb, text, pos, starts[start], line + 1)
+                nb.cells.append(_block_cell(nb, w, token, offset, back))
+                pos, line = starts[end], offset + w.first_line + end
+            back = [back[1], token]
+    _markup_cells(nb, text, pos, len(text), line + 1)
     assign_names(nb)
     return nb
+
+
+def _block_cell(
+    nb: Notebook, w: Window, token: Token, offset: int, back: list[Token | None]
+) -> Cell:
+    """The cell of a code block token of window `w` (after the tokens `back`); what
+    it warns about goes to `nb`."""
+    assert token.map is not None
+    start, end = token.map
+    lines = w.lines
+    line_no = offset + w.first_line + start + 1
+    if token.type == "fence":
+        cell, warnings = _code_cell(lines, start, end, token.markup, token.content, line_no)
+        nb.diagnostics.extend(Diagnostic(line_no, w) for w in warnings)
+        if not cell._closed and w.final and end == len(lines):
+            nb.diagnostics.append(_unclosed_warning(cell))
+    else:
+        cell = _indented_cell(lines, start, end, token.content, line_no)
+        previous = lines[start - 1] if start > 0 else w.line_before
+        cell._needs_fence = previous.strip(" \t\r\n>") != ""
+    # Runme's intro: a paragraph that is the block's previous sibling (not a tight
+    # list item's text, which goldmark does not make a paragraph).
+    paragraph, closing = back
+    if (
+        paragraph is not None
+        and closing is not None
+        and closing.type == "paragraph_close"
+        and closing.level == token.level
+        and not closing.hidden
+    ):
+        cell._intro = paragraph.content
+    cell._freeze("".join(lines[start:end]))
+    return cell
 
 
 def sanitize_name(command: str) -> str:
@@ -245,12 +277,18 @@ def sanitize_name(command: str) -> str:
 
 
 def _naming_line(source: str) -> str:
-    lines = [ln.lstrip().lstrip("$").rstrip() for ln in source.split("\n")]
-    for line in lines:
+    first = None
+    start = 0
+    while True:  # line by line: a cell may be thousands of lines long
+        end = source.find("\n", start)
+        line = source[start : None if end < 0 else end].lstrip().lstrip("$").rstrip()
+        first = line if first is None else first
         cut = line.split("#", 1)[0].strip()
         if cut:
             return cut
-    return lines[0].strip() if lines else ""
+        if end < 0:
+            return first.strip()
+        start = end + 1
 
 
 def assign_names(nb: Notebook) -> None:
@@ -357,13 +395,14 @@ def _kept_opening(cell: Cell, fence: str) -> str | None:
 
 
 def _render_indented(cell: Cell, newline: str) -> str:
-    nl = cell._newline if cell._raw is not None else newline
+    nl = cell._newline if cell._parsed else newline
     out = []
     for i, line in enumerate(_content_lines(cell)):
         prefix = cell._first_prefix if i == 0 else cell._prefix
         out.append((prefix + line if line else prefix.rstrip()) + nl)
     text = "".join(out)
-    if cell._raw is not None and not cell._raw.endswith(("\n", "\r")):
+    raw = cell._raw
+    if raw is not None and not raw.endswith(("\n", "\r")):
         text = text[: -len(nl)]  # the file had no final newline: still none
     return text
 
@@ -399,7 +438,7 @@ def _fresh_opening(cell: Cell, first_prefix: str, fence: str, nl: str) -> tuple[
 
 
 def _render_code(cell: Cell, newline: str) -> str:
-    nl = cell._newline if cell._raw is not None else newline
+    nl = cell._newline if cell._parsed else newline
     content = _content_lines(cell)
     if not cell.fenced:
         if not (cell.language or cell.attributes or cell._needs_fence):
@@ -418,9 +457,10 @@ def _render_code(cell: Cell, newline: str) -> str:
         # Unchanged code keeps its fence: whatever it holds did not close it before.
         fence = cell._fence if unchanged_code else _fence_for(cell, content)
         kept = _kept_opening(cell, fence)
-        if kept is not None and cell._raw is not None and cell._opening and unchanged_code:
+        raw = cell._raw
+        if kept is not None and raw is not None and cell._opening and unchanged_code:
             # Only the attributes changed: every byte after the opening line stays.
-            return kept + cell._raw[len(cell._opening) :]
+            return kept + raw[len(cell._opening) :]
         if kept is None:
             opening, fence = _fresh_opening(cell, cell._first_prefix, fence, nl)
         else:
@@ -438,8 +478,8 @@ def _render_code(cell: Cell, newline: str) -> str:
 
 def render_cell(cell: Cell, newline: str = "\n") -> str:
     """The text of one cell as it would be written."""
-    if not cell.changed and cell._raw is not None:
-        return cell._raw
+    if not cell.changed:  # so it was parsed, and has its text
+        return cast("str", cell._raw)
     if cell.kind == "code":
         return _render_code(cell, newline)
     return cell.source
@@ -461,7 +501,7 @@ def serialize(nb: Notebook) -> str:
         if text and tail and not tail.endswith(("\n", "\r")):
             parts.append(nl)
             tail += nl
-        if cell._raw is None and started and not tail.replace("\r", "").endswith("\n\n"):
+        if not cell._parsed and started and not tail.replace("\r", "").endswith("\n\n"):
             parts.append(nl)  # a new cell gets a blank line before it
         for piece in (text, cell.trailer):
             if piece:

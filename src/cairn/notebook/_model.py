@@ -17,6 +17,8 @@ from ._ulid import new_ulid
 
 CellKind = Literal["markup", "code"]
 
+# What str.splitlines() keeps of a line (empty lines aside).
+_LINE_TEXT_RE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
 # Runme: UPPER_CASE names export the cell's stdout (at least three chars, one letter
 # from the third on).
 EXPORT_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{1}[A-Z0-9_]*[A-Z][A-Z0-9_]*$")
@@ -60,8 +62,10 @@ class Cell:
     generated_name: str = ""
     # Whitespace-only text (blank lines) that follows the cell in the file.
     trailer: str = ""
-    _raw: str | None = field(default=None, repr=False)
-    _snapshot: tuple[object, ...] | None = field(default=None, repr=False)
+    # What `_raw` and `_snapshot` are made of: a runbook of many small cells spends most
+    # of its memory on them, so what can be rebuilt is not stored (see `_freeze`).
+    _text: str | None = field(default=None, repr=False)
+    _saved: tuple[object, ...] | None = field(default=None, repr=False)
     _ephemeral_id: str | None = field(default=None, repr=False)
     # Layout of a parsed code block, reused when a changed cell is re-rendered.
     _fence: str = field(default="```", repr=False)
@@ -134,7 +138,9 @@ class Cell:
 
     @property
     def first_command(self) -> str:
-        for line in self.source.splitlines():
+        # The lines of str.splitlines(), but lazily: a cell may be thousands of lines long.
+        for m in _LINE_TEXT_RE.finditer(self.source):
+            line = m.group(0)
             stripped = line.strip().lstrip("$").strip()
             if stripped and not stripped.startswith("#"):
                 return stripped
@@ -156,11 +162,44 @@ class Cell:
     @property
     def changed(self) -> bool:
         """True when the cell differs from what was parsed (or was never parsed)."""
-        return self._raw is None or self._snapshot != self._state()
+        return not self._parsed or self._snapshot != self._state()
+
+    @property
+    def _parsed(self) -> bool:
+        return self._text is not None or self._saved is not None
+
+    @property
+    def _raw(self) -> str | None:
+        """The text the cell was parsed from; None for a new cell."""
+        if self._text is not None or self._saved is None:
+            return self._text
+        return f"{self._opening}{self._saved[1]}{self._closing or ''}"
+
+    @property
+    def _snapshot(self) -> tuple[object, ...] | None:
+        """The cell's fields (`_state()`) as parsed; None for a new cell."""
+        if self._saved is None and self._text is not None:
+            return _markup_state(self._text)
+        return self._saved
 
     def _freeze(self, raw: str) -> None:
-        self._raw = raw
-        self._snapshot = self._state()
+        """Remember `raw` as the cell's text and its fields as parsed. A markup cell
+        whose source is its text keeps no snapshot (it is rebuilt from the text); a
+        fenced block that is exactly its opening line, code and closing line keeps no
+        text (it is rebuilt from those)."""
+        state = self._state()
+        self._saved = None if state == _markup_state(raw) else state
+        rebuilt = (
+            self._saved is not None
+            and self._opening is not None
+            and raw == f"{self._opening}{self.source}{self._closing or ''}"
+        )
+        self._text = None if rebuilt else raw
+
+
+def _markup_state(raw: str) -> tuple[object, ...]:
+    """`Cell._state()` of `Cell(kind="markup", source=raw)`."""
+    return ("markup", raw, "", (), "json", "", "", True, ())
 
 
 @dataclass
