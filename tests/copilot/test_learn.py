@@ -17,7 +17,6 @@ from cairn.copilot._analyze import stats
 from cairn.copilot._examples import ExampleIndex
 from cairn.copilot._learn import (
     RERUN_WINDOW,
-    SIMILAR_WINDOW,
     STALE_AFTER,
     LearnCounts,
     Learner,
@@ -244,23 +243,49 @@ def test_an_edit_after_the_window_is_a_new_example_not_a_replacement(
     assert (counts.replaced, counts.learned) == (0, 2)
 
 
+def test_distinct_cells_run_in_turn_are_each_learned_however_alike(
+    kv: KV, events: EventLog, index: ExampleIndex, book: str
+) -> None:
+    # The runbook: four named cells, two of them one flag apart, run in order.
+    runs = [
+        ("pods", "kubectl get pods"),
+        ("pods-wide", "kubectl get pods -o wide"),
+        ("events", "kubectl get events"),
+        ("describe", "kubectl describe pod web-7d4b9c-x2k"),
+    ]
+    events.write(
+        *(ran(f"ID{i}", src, t=10 * i, path=book, name=name) for i, (name, src) in enumerate(runs))
+    )
+    counts = learn(kv, events, index, now=LATER)
+    assert (counts.replaced, counts.learned) == (0, 4)
+    assert cells(index) == sorted(f"{src}\n" for _, src in runs)
+
+
+def test_three_hundred_distinct_cells_are_all_learned(
+    kv: KV, events: EventLog, index: ExampleIndex
+) -> None:
+    events.write(*(ran(f"ID{i}", f"echo line-{i}", t=i, name=f"echo-line-{i}") for i in range(300)))
+    counts = learn(kv, events, index, now=LATER)
+    # The first has nothing before it to be found by; every other one is learned.
+    assert (counts.replaced, counts.no_context, counts.learned) == (0, 1, 299)
+
+
 @pytest.mark.parametrize(
-    ("second", "gap", "replaced"),
+    ("second", "same", "replaced"),
     [
-        ("kubectl get pods -n api", 30.0, True),  # one token changed, soon after
-        ("kubectl get pods -n api", SIMILAR_WINDOW + 1, False),  # too late
-        ("helm list --all-namespaces", 30.0, False),  # another command
-        ("oc get pods -n web", 30.0, False),  # one token, but another program
+        ("kubectl get pods -n api", True, True),  # the same cell, edited: a fix
+        ("kubectl get pods -n api", False, False),  # another cell: another example
+        ("helm list --all-namespaces", True, True),  # the same cell, rewritten
     ],
-    ids=["similar", "too-late", "different", "another-program"],
+    ids=["same-cell-edited", "other-cell-alike", "same-cell-rewritten"],
 )
-def test_a_similar_command_in_another_cell_replaces_only_soon_after(
-    kv: KV, events: EventLog, index: ExampleIndex, second: str, gap: float, replaced: bool
+def test_only_the_same_cell_run_again_edited_replaces_the_earlier_run(
+    kv: KV, events: EventLog, index: ExampleIndex, second: str, same: bool, replaced: bool
 ) -> None:
     events.write(
         ran("A", "kubectl config use-context prod", t=0),
         ran("B", "kubectl get pods -n web", t=10),
-        ran("C", second, t=10 + gap),
+        ran("B" if same else "C", second, t=40),
     )
     counts = learn(kv, events, index, now=LATER)
     assert counts.replaced == int(replaced)

@@ -11,9 +11,11 @@ Runs are compared within a stream: the runs of one notebook, whichever sessions 
 processes ran them (`cairn run CELL --file F` is one process and one session per cell),
 else the runs of one session. A later run of the stream replaces the earlier one when it
 is the same cell (the same cell id, or the same name in the same notebook: a cell
-without an `id` attribute gets a new id in every process) run again in edited form
-within `RERUN_WINDOW`, or a similar command (the same program, at most `SIMILAR_TOKENS`
-tokens changed) within `SIMILAR_WINDOW`. The same cell run again unchanged within
+without an `id` attribute gets a new id in every process; an unnamed cell's generated
+name carries its position) run again in edited form within `RERUN_WINDOW`. Whether two
+runs are of one cell is decided by the cell's identity alone, never by how alike their
+commands are: `kubectl get pods` then `kubectl get pods -o wide` in two cells are two
+examples, as Foyle #298 meant. The same cell run again unchanged within
 `RERUN_WINDOW` stands for the earlier run (a duplicate), so that an edit after it
 replaces both.
 
@@ -56,8 +58,6 @@ from ._analyze import (
     load_offset,
     normalize,
     seconds_between,
-    token_distance,
-    tokens,
 )
 from ._query import query_text
 from ._types import ContextCell, Example
@@ -70,8 +70,6 @@ log = logging.getLogger(__name__)
 
 LOCK = "copilot.learn"
 RERUN_WINDOW = 600.0  # seconds: the same cell run again within this replaces the earlier run
-SIMILAR_WINDOW = 120.0  # seconds: a similar command in another cell within this replaces it
-SIMILAR_TOKENS = 3  # at most this many tokens changed (and at most half of them) is similar
 HISTORY = 4  # commands remembered per stream, for the query of the next one
 STALE_AFTER = 86_400.0  # seconds: a stream silent this long is forgotten
 COMMIT_EVERY = 100_000  # events per batch
@@ -234,15 +232,7 @@ def replaces(earlier: _Run, later: _Run) -> bool:
     gap = _gap(earlier, later)
     if gap is None:
         return False
-    if same_cell(earlier, later):
-        return gap <= RERUN_WINDOW
-    if gap > SIMILAR_WINDOW:
-        return False
-    a, b = tokens(earlier.source), tokens(later.source)
-    if a[:1] != b[:1]:
-        return False  # another program: `cd /srv` then `ls /srv` is not a fix of it
-    changed = token_distance(a, b)
-    return changed <= SIMILAR_TOKENS and 2 * changed <= max(len(a), len(b))
+    return same_cell(earlier, later) and gap <= RERUN_WINDOW
 
 
 def repeats(earlier: _Run, later: _Run) -> bool:
