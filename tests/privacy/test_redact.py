@@ -39,6 +39,13 @@ def test_password_pairs_and_secret_assignments_are_redacted(
         "export API_TOKEN=$API_TOKEN_FROM_VAULT PASS= DB_PASS=no",
         "the test did not pass: expected 3",
         "MyKEYRING=default",
+        # Ordinary operations commands and outputs near a keyword (from the eval corpus).
+        'curl -sS -H "Authorization: Bearer $LF_API_TOKEN" https://ledger.lumen.internal/healthz',
+        "s3api head-object --bucket lf-prod-exports --key daily/dt=$(date -u +%F)/_SUCCESS",
+        "kubectl -n lf-prod get secret notify-providers -o json | jq '.data | keys'",
+        "aws secretsmanager list-secret-version-ids --secret-id lf-prod/ledger/db",
+        "         Sort Key: p.booked_at DESC",
+        '"ARN": "arn:aws:secretsmanager:eu-west-1:381492011733:secret:lf-prod/ledger/db-Qm3Xk9"',
     ],
 )
 def test_look_alikes_of_pairs_pass_untouched(text: str) -> None:

@@ -70,17 +70,31 @@ def _entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_SEGMENT = re.compile(r"[A-Za-z0-9]+")
+
+
+def _random_segment(segment: str) -> bool:
+    """A run of letters and digits that no word, number or name is: letters mixed with
+    digits over 8+ characters (`a8Kd93Lm`, hex), or mixed-case letters over 16+."""
+    if len(segment) < 8:
+        return False
+    has_digit = any(c.isdigit() for c in segment)
+    has_alpha = any(c.isalpha() for c in segment)
+    if has_digit and has_alpha:
+        return True
+    return len(segment) >= 16 and segment != segment.lower() and segment != segment.upper()
+
+
 def looks_random(value: str) -> bool:
-    """A token-like value: long enough, mixed character classes, high entropy."""
+    """A token-like value: long enough, high entropy, and not made of words, numbers and
+    names (`lf-prod/ledger/db`, `daily/dt=2026-11-07`, `p.booked_at`) nor a URL."""
     if len(value) < 8 or value[0] in "$<{%*" or value.startswith(_PLACEHOLDER_START):
         return False
-    classes = (
-        any(c.isdigit() for c in value)
-        + any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c in "-_+/=.~" for c in value)
-    )
-    return classes >= 2 and _entropy(value) >= 3.0
+    if "://" in value:
+        return False
+    if not any(_random_segment(segment) for segment in _SEGMENT.findall(value)):
+        return False
+    return _entropy(value) >= 3.0
 
 
 def _plain_value(value: str) -> bool:
@@ -149,6 +163,14 @@ def _name_start(text: str, at: int) -> bool:
     return at == 0 or not text[at - 1].isalnum()
 
 
+def _in_flag(text: str, at: int) -> bool:
+    """`at` is inside a command-line flag: the word around it starts with `-`."""
+    start = at
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text.startswith("-", start)
+
+
 def _name_part(text: str, at: int) -> bool:
     """`at` starts the last part of a longer name: `db_pass`, `mysql.pass`."""
     return at >= 2 and text[at - 1] in "_.-" and text[at - 2].isalnum()
@@ -160,8 +182,9 @@ _QUOTED_VALUE = r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s\"'&;,]+))"
 # first pair has no value ("DB_PASS" is the next pair's name).
 # Shorter than MIN_SECRET_LEN is not a secret (`PASS=1`): the regex rules it out in C.
 _PAIR_VALUE = r"(?:\"([^\"\n]{4,})\"|'([^'\n]{4,})'|([^\s\"'&;,=]{4,})(?=[\s\"'&;,]|$))"
-_SEP = r"[a-z0-9_.-]*[\"']?(?:[ \t]*[:=][ \t]*|[ \t]+)"
 _SEP_STRICT = r"[a-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
+# The rest of a name after a keyword: nothing, or more parts after a separator.
+_NAME_REST = r"(?:[_.-][a-z0-9_.-]*)?"
 
 # Specific formats first (their kind is the most useful label), keyword rules last.
 _RULES: tuple[_Rule, ...] = (
@@ -255,14 +278,29 @@ _RULES: tuple[_Rule, ...] = (
         accept=_plain_value,
         before=_name_part,
     ),
+    # `token: …`, `api_key=…`, `"secret": "…"`: the keyword ends a name (`secret_key`,
+    # `--secret-id`; not `secretsmanager`), then `:` or `=`, then a random-looking value.
     *(
         _rule(
             "secret",
             keyword,
-            keyword + _SEP + r"[\"']?([^\s\"'&;,]{8,})",
+            keyword + _NAME_REST + r"[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"'&;,]{8,})",
             nocase=True,
             groups=(1,),
             accept=looks_random,
+        )
+        for keyword in ("token", "secret", "key", "credential", "passw")
+    ),
+    # `--token …`, `-api-key …`: a flag that names one, then its value after a space.
+    *(
+        _rule(
+            "secret",
+            keyword,
+            keyword + _NAME_REST + r"[ \t]+[\"']?([^\s\"'&;,]{8,})",
+            nocase=True,
+            groups=(1,),
+            accept=looks_random,
+            before=_in_flag,
         )
         for keyword in ("token", "secret", "key", "credential", "passw")
     ),
