@@ -14,6 +14,7 @@ from cairn.notebook import (
     NotebookFileError,
     format_diagnostics,
     load,
+    read_text,
     serialize,
     write_atomic,
 )
@@ -63,12 +64,15 @@ def test_load_unreadable_file_says_permission_denied(
     # Tests may run as root, where chmod 000 does not stop reads; simulate instead.
     path = _runbook(tmp_path)
 
-    def deny(self: Path) -> bytes:
+    def deny(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(Path, "open", deny)  # `load` reads the file a piece at a time
     with pytest.raises(NotebookFileError, match="permission denied"):
         load(path)
+    with pytest.raises(NotebookFileError, match="permission denied"):
+        read_text(path)
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])

@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cairn.notebook import parse, serialize, to_json
-from cairn.notebook._blocks import block_parser, block_windows
+from cairn.notebook._blocks import TextStream, block_parser, block_windows
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "roundtrip"
 CORPUS = sorted(FIXTURES.glob("*.md"))
@@ -117,21 +117,23 @@ def _token_view(token: Any, shift: int) -> tuple[object, ...]:
     )
 
 
-def _assert_same_tokens(text: str, size: int) -> None:
+def _assert_same_tokens(text: str, size: int, piece: int) -> None:
+    """Windows of about `size` characters over `text` read `piece` characters at a time
+    make the whole document's tokens, and read every line once."""
     whole = [_token_view(t, 0) for t in block_parser().parse(text)]
+    windows = list(block_windows(TextStream.of(text, piece), size))
     windowed: list[tuple[object, ...]] = []
-    consumed = 0
-    windows = list(block_windows(text, 0, size))
-    assert windows or not text
+    read: list[str] = []
     for w, after in zip(windows, [*windows[1:], None][: len(windows)], strict=True):
-        assert w.first_char == consumed
+        assert w.text == "".join(w.lines)
         windowed += [_token_view(t, w.first_line) for t in w.tokens]
+        read += w.lines[: w.read]
         if after is None:
-            assert w.final and "".join(w.lines) == text[consumed:]
+            assert w.final and w.read == len(w.lines)
         else:
-            read = w.lines[: after.first_line - w.first_line]
-            assert after.line_before == read[-1]
-            consumed += len("".join(read))
+            assert not w.final and after.first_line == w.first_line + w.read
+            assert after.line_before == w.lines[w.read - 1]
+    assert "".join(read) == text
     assert windowed == whole
 
 
@@ -166,7 +168,8 @@ def _assert_same_notebook(text: str, sizes: list[int]) -> None:
 def test_windowed_tokens_are_the_whole_documents_tokens(path: Path) -> None:
     text = path.read_bytes().decode("utf-8")
     for size in SIZES:
-        _assert_same_tokens(text, size)
+        for piece in (1, 7, size):
+            _assert_same_tokens(text, size, piece)
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
@@ -177,14 +180,26 @@ def test_windowed_parse_is_the_whole_document_parse(path: Path) -> None:
 @pytest.mark.parametrize("text", REFERENCE_LOOKAHEAD)
 def test_a_reference_definition_cut_by_a_window_is_read_again(text: str) -> None:
     for size in range(1, len(text) + 1):
-        _assert_same_tokens(text, size)
+        _assert_same_tokens(text, size, 1)
+        _assert_same_tokens(text, size, size)
     _assert_same_notebook(text, list(range(1, len(text) + 1)))
+
+
+def test_a_window_never_ends_between_the_cr_and_the_lf_of_a_crlf() -> None:
+    stream = TextStream(["a\r", "\nb\r", "\r\n", "c"])
+    assert stream.line_end(1) == 3  # "a\r\n", though the first piece ends at its CR
+    stream.skip(3)
+    assert stream.line_end(1) == 2  # "b\r": a lone CR, then "\r\n"
+    stream.skip(2)
+    assert stream.line_end(1) == 2
+    stream.skip(2)
+    assert (stream.line_end(1), stream.peek(5)) == (1, "c")
 
 
 def test_a_block_larger_than_the_window_is_read_in_a_larger_one() -> None:
     code = "".join(f"echo {i}\n" for i in range(500))
     text = f"# Big\n\nIntro.\n\n```sh\n{code}```\n\nAfter.\n\n```sh\necho last\n```\n"
-    windows = list(block_windows(text, 0, 64))
+    windows = list(block_windows(TextStream.of(text, 10), 64))
     assert len(windows) > 1
     big = [t for w in windows for t in w.tokens if t.type == "fence"]
     assert [t.content for t in big] == [code, "echo last\n"]
@@ -197,5 +212,6 @@ def test_a_block_larger_than_the_window_is_read_in_a_larger_one() -> None:
 @example("[foo]: /url\n'title\n    code\nmore'\n", 18)
 def test_generated_markdown_parses_alike_in_any_window(text: str, size: int) -> None:
     for tokens_size in {1, 2, 3, 5, size}:
-        _assert_same_tokens(text, tokens_size)
+        _assert_same_tokens(text, tokens_size, 1)
+        _assert_same_tokens(text, tokens_size, tokens_size)
     _assert_same_notebook(text, [size])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from ..notebook import (
     find_cell,
     format_diagnostics,
     from_ipynb,
+    load,
     new_ulid,
     parse,
     read_text,
@@ -103,7 +105,11 @@ def _parsed(text: str, path: Path) -> Notebook:
 
 
 def _load(path: Path) -> Notebook:
-    return _parsed(read_text(path), path)
+    """Read and parse a runbook (a piece at a time), printing what it warns about."""
+    nb = load(path)
+    for line in format_diagnostics(nb, path):
+        _err(line)
+    return nb
 
 
 @click.group(
@@ -134,43 +140,46 @@ def list_cells(file: Path, as_json: bool) -> None:
     duplicates = duplicate_names(nb)
     for name, cells in duplicates.items():
         _err(f"{file}:{cells[0].line}: warning: {duplicate_message(name, cells)}")
-    rows = [
-        {
-            "name": c.name,
-            "first_command": c.first_command,
-            "description": c.description,
-            "interactive": c.interactive,
-            "runnable": c.runnable,
-            "duplicate": c.name in duplicates,
-            "language": c.language,
-            "line": c.line,
-            "id": c.attributes.get("id"),
-            "tags": c.tags,
-        }
-        for c in nb.code_cells()
-    ]
+    code = nb.code_cells()
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        # Row by row: a runbook of 100 000 cells needs no list of rows, nor one string.
+        out = sys.stdout
+        out.write("[")
+        for i, c in enumerate(code):
+            row = {
+                "name": c.name,
+                "first_command": c.first_command,
+                "description": c.description,
+                "interactive": c.interactive,
+                "runnable": c.runnable,
+                "duplicate": c.name in duplicates,
+                "language": c.language,
+                "line": c.line,
+                "id": c.attributes.get("id"),
+                "tags": c.tags,
+            }
+            text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            out.write(("\n  " if i == 0 else ",\n  ") + text)
+        out.write("\n]\n" if code else "]\n")
         return
-    if not rows:
+    if not code:
         _err(f"{file}: no code cells")
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from ._table import render_table
 
-    table = Table(
-        "Name", "First command", "Description", "Interactive", "Runs", box=None, pad_edge=False
-    )
-    for row in rows:
-        table.add_row(
-            escape(str(row["name"]) + (" (duplicate)" if row["duplicate"] else "")),
-            escape(str(row["first_command"])),
-            escape(str(row["description"])),
-            "yes" if row["interactive"] else "no",
-            "yes" if row["runnable"] else "no (markup)",
+    rows = [
+        (
+            c.name + (" (duplicate)" if c.name in duplicates else ""),
+            c.first_command,
+            c.description,
+            "yes" if c.interactive else "no",
+            "yes" if c.runnable else "no (markup)",
         )
-    Console(soft_wrap=True).print(table)
+        for c in code
+    ]
+    header = ("Name", "First command", "Description", "Interactive", "Runs")
+    width = shutil.get_terminal_size().columns
+    sys.stdout.writelines(line + "\n" for line in render_table(header, rows, width))
 
 
 def _execute_live(

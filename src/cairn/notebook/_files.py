@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from ._blocks import TextStream
 from ._errors import NotebookFileError
-from ._markdown import parse
+from ._markdown import parse_stream
 from ._model import Notebook
+
+# Bytes read and decoded at once when a runbook is read piece by piece.
+_PIECE = 1 << 20
+
+
+def _read_error(path: Path, exc: OSError) -> NotebookFileError:
+    if isinstance(exc, FileNotFoundError):
+        return NotebookFileError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return NotebookFileError(f"{path}: is a directory, expected a Markdown file")
+    if isinstance(exc, PermissionError):
+        return NotebookFileError(f"{path}: permission denied")
+    return NotebookFileError(f"{path}: cannot read: {exc.strerror}")
+
+
+def _binary_error(path: Path, head: bytes) -> NotebookFileError | None:
+    if b"\x00" in head[:8192]:
+        return NotebookFileError(f"{path}: looks like a binary file (NUL bytes), not Markdown")
+    return None
 
 
 def read_text(path: Path) -> str:
     """Read a runbook's text; every failure becomes one actionable NotebookFileError."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotebookFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise NotebookFileError(f"{path}: is a directory, expected a Markdown file") from None
-    except PermissionError:
-        raise NotebookFileError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise NotebookFileError(f"{path}: cannot read: {exc.strerror}") from None
-    if b"\x00" in data[:8192]:
-        raise NotebookFileError(f"{path}: looks like a binary file (NUL bytes), not Markdown")
+        raise _read_error(path, exc) from None
+    binary = _binary_error(path, data)
+    if binary is not None:
+        raise binary
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -39,9 +56,32 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def read_pieces(path: Path) -> Iterator[str]:
+    """A runbook's text, decoded a piece at a time, with `read_text`'s errors."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_PIECE)
+            binary = _binary_error(path, data)
+            if binary is not None:
+                raise binary
+            while data:
+                yield decoder.decode(data)
+                data = handle.read(_PIECE)
+            yield decoder.decode(b"", final=True)
+    except OSError as exc:
+        raise _read_error(path, exc) from None
+    except UnicodeDecodeError:
+        read_text(path)  # says where, as it always does
+        raise NotebookFileError(f"{path}: invalid UTF-8; save the file as UTF-8") from None
+
+
 def load(path: Path | str) -> Notebook:
-    """Read and parse a runbook; what it warns about is in `Notebook.diagnostics`."""
-    return parse(read_text(Path(path)))
+    """Read and parse a runbook; what it warns about is in `Notebook.diagnostics`.
+
+    The file is read and parsed a piece at a time: its whole text is never in memory.
+    """
+    return parse_stream(TextStream(read_pieces(Path(path))))
 
 
 def format_diagnostics(nb: Notebook, path: Path | str) -> list[str]:

@@ -133,6 +133,16 @@ def frontmatter_at(text: str, start: int = 0) -> Frontmatter | None:
     return None
 
 
+def frontmatter_may_follow(text: str) -> bool:
+    """Whether more text after `text` could make a frontmatter begin it: its first
+    line is not complete yet, or opens one."""
+    first_end = _line_end(text, 0)
+    if first_end == len(text):
+        return True  # (a last CR may be half of a CRLF)
+    marker = text[:first_end].rstrip("\r\n").rstrip(" \t")
+    return marker in _DELIMS or marker.startswith("{")
+
+
 # Values JSON cannot hold, from YAML (dates, binary, sets) and TOML (dates, times).
 _JSON_SAFE_BUDGET = 100_000  # values, counting each expansion of a YAML alias
 

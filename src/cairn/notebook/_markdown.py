@@ -1,7 +1,8 @@
 """Runme-compatible Markdown ⇄ Notebook, lossless.
 
 markdown-it (CommonMark) finds the code blocks, fenced and indented (both are cells in
-Runme), including those inside lists and blockquotes; every byte of the file is kept in
+Runme), including those inside lists and blockquotes, a window of the text at a time
+(`_blocks`: memory stays near the notebook's own size); every byte of the file is kept in
 some cell's raw text, a trailer of blank lines, or the frontmatter. Unchanged cells are
 written back from that raw text; a changed cell is re-rendered in its original layout
 (fence, container prefix, line ending, closing line), so only its bytes change, and a
@@ -16,8 +17,8 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, cast
 
 from ._attributes import InfoString, format_attributes, format_info, insert_attributes, parse_info
-from ._blocks import WINDOW_CHARS, Window, block_windows, split_lines
-from ._frontmatter import frontmatter_at
+from ._blocks import WINDOW_CHARS, TextStream, Window, block_windows, split_lines
+from ._frontmatter import Frontmatter, frontmatter_at, frontmatter_may_follow
 from ._model import Cell, Diagnostic, Notebook, Output
 
 if TYPE_CHECKING:
@@ -160,13 +161,13 @@ def _blank_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _markup_cells(nb: Notebook, text: str, start: int, end: int, line_no: int) -> None:
-    """Append the Markdown of `text[start:end]` (whole lines between code blocks, the
-    first of them line `line_no`): blank edges become trailers."""
-    if start >= end:
+def _markup_cells(nb: Notebook, text: str, line_no: int) -> None:
+    """Append `text` (whole lines between code blocks, the first of them line `line_no`)
+    as a markup cell: its blank edges become trailers."""
+    if not text:
         return
-    lo, hi = _blank_edges(text, start, end)
-    head = text[start:lo]
+    lo, hi = _blank_edges(text, 0, len(text))
+    head = text[:lo]
     if nb.cells:
         nb.cells[-1].trailer += head
     else:
@@ -174,16 +175,10 @@ def _markup_cells(nb: Notebook, text: str, start: int, end: int, line_no: int) -
     if lo == hi:
         return
     raw = text[lo:hi]
-    line = line_no + _line_count(text, start, lo)
-    cell = Cell(kind="markup", source=raw, line=line, trailer=text[hi:end])
+    line = line_no + _line_count(text, 0, lo)
+    cell = Cell(kind="markup", source=raw, line=line, trailer=text[hi:])
     cell._freeze(raw)
     nb.cells.append(cell)
-
-
-def _dominant_newline(text: str) -> str:
-    crlf = text.count("\r\n")
-    lf = text.count("\n") - crlf
-    return "\r\n" if crlf > lf else "\n"
 
 
 def _unclosed_warning(cell: Cell) -> Diagnostic:
@@ -203,28 +198,77 @@ def parse(text: str, *, window: int = WINDOW_CHARS) -> Notebook:
     parsed about `window` characters at a time, so that markdown-it's tokens cost a few
     MB whatever the size of the text; the notebook does not depend on `window`.
     """
-    bom = text.startswith("\ufeff")
-    frontmatter = frontmatter_at(text, int(bom))
-    nb = Notebook(frontmatter=frontmatter, newline=_dominant_newline(text), bom=bom)
-    if frontmatter is not None and frontmatter.error:
-        nb.diagnostics.append(Diagnostic(1, f"{frontmatter.error}; the frontmatter is ignored"))
-    body = int(bom) + (len(frontmatter.raw) if frontmatter else 0)
-    offset = len(split_lines(frontmatter.raw)) if frontmatter else 0
-    # The Markdown not in a cell yet starts at offset `pos`, line `line` (from 0).
-    pos, line = body, offset
+    return parse_stream(TextStream.of(text, window), window=window)
+
+
+def parse_stream(stream: TextStream, *, window: int = WINDOW_CHARS) -> Notebook:
+    """`parse` for text that arrives in pieces: at no time is all of it in memory."""
+    bom = stream.peek(1) == "\ufeff"
+    stream.skip(int(bom))
+    frontmatter = _read_frontmatter(stream)
+    nb = Notebook(frontmatter=frontmatter, bom=bom)
+    newlines = _Newlines()
+    offset = 0
+    if frontmatter is not None:
+        stream.skip(len(frontmatter.raw))
+        newlines.add(frontmatter.raw)
+        offset = len(split_lines(frontmatter.raw))
+        if frontmatter.error:
+            message = f"{frontmatter.error}; the frontmatter is ignored"
+            nb.diagnostics.append(Diagnostic(1, message))
+    # The Markdown not in a cell yet: `gap` (from earlier windows), then this window's
+    # text from line `pos` on; it starts at line `line` (from 1) of the file.
+    gap: list[str] = []
+    line = offset + 1
     back: list[Token | None] = [None, None]  # the two tokens before the current one
-    for w in block_windows(text, body, window):
-        starts = list(accumulate(map(len, w.lines), initial=w.first_char))
+    for w in block_windows(stream, window):
+        starts = list(accumulate(map(len, w.lines), initial=0))
+        pos = 0
         for token in w.tokens:
             if token.type in ("fence", "code_block") and token.map is not None:
                 start, end = token.map
-                _markup_cells(nb, text, pos, starts[start], line + 1)
+                gap.append(w.text[starts[pos] : starts[start]])
+                _markup_cells(nb, "".join(gap), line)
+                gap.clear()
                 nb.cells.append(_block_cell(nb, w, token, offset, back))
-                pos, line = starts[end], offset + w.first_line + end
+                pos, line = end, offset + w.first_line + end + 1
             back = [back[1], token]
-    _markup_cells(nb, text, pos, len(text), line + 1)
+        gap.append(w.text[starts[pos] : starts[w.read]])
+        newlines.add(w.text, starts[w.read])
+    _markup_cells(nb, "".join(gap), line)
+    nb.newline = newlines.dominant()
     assign_names(nb)
     return nb
+
+
+def _read_frontmatter(stream: TextStream) -> Frontmatter | None:
+    """The frontmatter at the stream's read position (not read), if there is one."""
+    want = 1 << 16
+    while True:
+        text = stream.peek(want)
+        found = frontmatter_at(text)
+        if stream.available(len(text) + 1) == len(text):
+            return found  # the whole text
+        if found is not None and len(found.raw) < len(text):
+            return found  # its last line is whole: text follows it
+        if found is None and not frontmatter_may_follow(text):
+            return None
+        want *= 2
+
+
+class _Newlines:
+    """Counts CRLF and LF line ends, to choose a document's dominant one."""
+
+    def __init__(self) -> None:
+        self.crlf = self.lf = 0
+
+    def add(self, text: str, end: int | None = None) -> None:
+        crlf = text.count("\r\n", 0, end)
+        self.crlf += crlf
+        self.lf += text.count("\n", 0, end) - crlf
+
+    def dominant(self) -> str:
+        return "\r\n" if self.crlf > self.lf else "\n"
 
 
 def _block_cell(

@@ -43,7 +43,7 @@ class Output:
     mime: str = "text/plain"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: a large runbook has 100 000s of cells
 class Cell:
     """One cell. Markup cells hold raw Markdown; code cells hold a fenced block."""
 
