@@ -184,7 +184,7 @@ def main() -> None:
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(
         f"\n{file_mb:.1f} MB runbook, {cells} code cells (seed {args.seed}); median of"
         f" {args.runs} interleaved runs, worst peak RSS (VmHWM); {os.cpu_count()} cores"
