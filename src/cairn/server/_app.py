@@ -16,7 +16,7 @@ from fastapi.security import HTTPBearer
 
 from .. import __version__
 from ..notebook import parse, serialize, to_json
-from ._bodies import ThreadedBodyRoute, json_response
+from ._bodies import ThreadedBodyRoute, collector_paused, json_response
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
@@ -162,22 +162,26 @@ def _file_routes(router: APIRouter, state: ServerState) -> None:
         path: str = Query(description="The runbook, relative to the server's root."),
     ) -> Response:
         """The code cells of a runbook, as `cairn list` shows them."""
-        _, nb = load_runbook(state.root, path)
-        listed = FileCells(
-            path=path,
-            cells=[
-                CellSummary(
-                    name=c.name,
-                    id=c.attributes.get("id") or None,
-                    language=c.language,
-                    first_command=c.first_command,
-                    interactive=c.interactive,
-                    line=c.line,
-                )
-                for c in nb.code_cells()
-            ],
-        )
-        return json_response(listed)
+        with collector_paused():
+            _, nb = load_runbook(state.root, path)
+            listed = FileCells(
+                path=path,
+                cells=[
+                    CellSummary(
+                        name=c.name,
+                        id=c.attributes.get("id") or None,
+                        language=c.language,
+                        first_command=c.first_command,
+                        interactive=c.interactive,
+                        line=c.line,
+                    )
+                    for c in nb.code_cells()
+                ],
+            )
+            del nb
+            response = json_response(listed)
+            del listed
+        return response
 
 
 def _session_routes(router: APIRouter, state: ServerState) -> None:

@@ -75,7 +75,7 @@ class ThreadedBodyRoute(APIRoute):
 
 
 def _validate(model: type[BaseModel], raw: bytes) -> BaseModel:
-    with _collector_paused():
+    with collector_paused():
         return model.model_validate_json(raw)
 
 
@@ -85,11 +85,14 @@ _was_enabled = True
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection while pydantic parses a body. Its parser holds the GIL from
-    start to end, so nothing else allocates meanwhile; left on, the collector would scan
-    the heap again and again as the parser's objects pile up (a 40 MiB notebook: seconds
-    of full collections, every other thread stopped). One collection comes afterwards."""
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while a worker thread builds and uses something big: a body
+    pydantic parses, a runbook's notebook. Collections run in whichever thread allocates
+    and hold the GIL: with hundreds of thousands of new objects alive, each full
+    collection stops every other thread (the event loop too) for 100+ ms, again and
+    again as they pile up. Notebooks and bodies are acyclic, so reference counting frees
+    them when the work is done, and the collector, enabled again, never has to scan them.
+    """
     global _paused, _was_enabled
     with _paused_lock:
         if _paused == 0:

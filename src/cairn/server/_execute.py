@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .. import learnlog
 from ..kernel import CellSpec, Execution, KernelError, Program, RunOptions, cell_spec
 from ..notebook import Cell, Notebook
+from ._bodies import collector_paused
 from ._errors import ApiError
 from ._models import CancelMessage, ClientMessage, ExecuteRequest, ResizeMessage, StdinMessage
 from ._runbooks import load_runbook, runnable_cell
@@ -266,6 +267,11 @@ def _give_back(accepted: asyncio.Future[_Job]) -> None:
 
 def _accept(state: ServerState, request: ExecuteRequest) -> _Job:
     """Take a slot and a session for the request, or refuse it (ApiError). Blocking."""
+    with collector_paused():  # the runbook's notebook lives only inside: see there
+        return _accept_paused(state, request)
+
+
+def _accept_paused(state: ServerState, request: ExecuteRequest) -> _Job:
     if not state.slots.acquire():
         raise ApiError(
             429, f"too many executions running (limit {state.slots.limit}); try again later"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 from ._app import create_app
 from ._config import ServerConfig
 from ._errors import ServerError
+
+SWITCH_INTERVAL = 0.0005  # seconds; see run()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -46,4 +49,8 @@ def run(config: ServerConfig, sock: socket.socket, *, log_level: str = "warning"
     # out of the collector's sight, a full collection no longer scans it. Collections run
     # in whichever thread allocates and hold the GIL: shorter ones pause the loop less.
     gc.freeze()
+    # A thread waiting for the GIL asks for it after this long (CPython: 5 ms). The event
+    # loop needs it many times to answer one request; while a worker thread parses a big
+    # runbook, each of those waits would be 5 ms. Parsing gets a little slower instead.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server.run(sockets=[sock])

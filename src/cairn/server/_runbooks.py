@@ -34,7 +34,8 @@ def resolve_path(root: Path, rel: str) -> Path:
 
 def load_runbook(root: Path, rel: str) -> tuple[Path, Notebook]:
     """Read the runbook at `rel`: 404 when it does not exist, 400 when it cannot be read.
-    Blocking (a large runbook parses for seconds): call it from a worker thread."""
+    Blocking (a large runbook parses for seconds): call it from a worker thread, under
+    `collector_paused()` for as long as the notebook lives (see there)."""
     full = resolve_path(root, rel)
     if not full.exists():
         raise ApiError(404, f"{rel}: no such file under the server's root")

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from .. import learnlog
 from ..notebook import NotebookError
+from ._bodies import collector_paused
 from ._errors import ApiError
 from ._runbooks import load_runbook, lookup_cell
 from ._state import ServerState
@@ -147,7 +148,8 @@ def prepare_suggestion(state: ServerState, body: SuggestRequest) -> Prepared:
     from ..copilot._suggest import prepare
 
     try:
-        cells, cursor, path = _cells(state, body)
+        with collector_paused():  # the notebook lives only inside: see collector_paused
+            cells, cursor, path = _cells(state, body)
     except NotebookError as exc:
         raise ApiError(400, str(exc)) from None
     if path is not None and body.outputs:
