@@ -50,13 +50,9 @@ fmt: setup
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Every script of bench/ prints its table, with ratios against a baseline of the same run.
 bench: setup
-	$(BIN)/python bench/kernel.py
-	$(BIN)/python bench/store.py
-	$(BIN)/python bench/vectors.py
-	$(BIN)/python bench/learnlog.py
-	$(BIN)/python bench/recorder.py
-	$(BIN)/python bench/suggest.py
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
