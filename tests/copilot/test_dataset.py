@@ -51,7 +51,8 @@ def write(directory: Path, files: dict[str, str]) -> Path:
 def test_runbooks_load_in_file_name_order(tmp_path: Path) -> None:
     # Written out of order on purpose: the replay order is the file name, not mtime.
     data = write(tmp_path / "d", {"b-second.md": TRIAGE, "c-third.md": TRIAGE})
-    write(data, {"a-first.md": TRIAGE, "notes.txt": "not a runbook"})
+    write(data, {"a-first.md": TRIAGE, "notes.txt": "not a runbook", "README.md": TRIAGE})
+    # The dataset's README describes it: it is not one of its runbooks.
     assert [r.name for r in load_dataset(data)] == ["a-first.md", "b-second.md", "c-third.md"]
 
 

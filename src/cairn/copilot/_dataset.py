@@ -66,7 +66,7 @@ def runbook_from(name: str, nb: Notebook) -> Runbook:
 
 
 def load_dataset(directory: Path | str, *, limit: int | None = None) -> list[Runbook]:
-    """The runbooks (`*.md`) of `directory`, sorted by file name (the replay order),
+    """The runbooks (`*.md`, not a README) of `directory`, sorted by file name (the replay order),
     the first `limit` of them if given.
 
     Raises DatasetError for a missing or empty directory, a runbook that cannot be read
@@ -93,7 +93,11 @@ def _runbook_paths(directory: Path) -> list[Path]:
         raise DatasetError(f"{directory}: not a directory; give a directory of runbooks")
     try:
         paths = sorted(
-            (p for p in directory.iterdir() if p.suffix == ".md" and p.is_file()),
+            (
+                p
+                for p in directory.iterdir()
+                if p.suffix == ".md" and p.is_file() and p.stem.upper() != "README"
+            ),
             key=lambda p: p.name,
         )
     except OSError as exc:
