@@ -18,6 +18,8 @@ from cairn.copilot._eval import (
     CaseResult,
     EvalError,
     EvalReport,
+    Memory,
+    Prediction,
     format_table,
     learn,
     parse_arms,
@@ -106,17 +108,23 @@ class OverlapMemory:
                 scored.append((-score, position, example))
         return [example for _, _, example in sorted(scored, key=lambda t: t[:2])[:k]]
 
+    def following(self, command: str, *, k: int = 8) -> list[Example]:
+        return []
+
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[\w./=-]+", text.lower()))
 
 
-def first_example(context: Sequence[ContextCell], examples: Sequence[Example]) -> str:
+def first_example(context: Sequence[ContextCell], memory: Memory | None) -> Prediction:
     """Predicts the first retrieved example's cell, else nothing."""
-    return examples[0].cell if examples else ""
+    found = memory.search(query_text(context, len(context)), k=3) if memory else []
+    return Prediction(
+        found[0].cell if found else "", source="example", examples=tuple(e.id for e in found)
+    )
 
 
-def repeat_last_code(context: Sequence[ContextCell], examples: Sequence[Example]) -> str:
+def repeat_last_code(context: Sequence[ContextCell], memory: Memory | None) -> str:
     """Predicts the last code cell again."""
     code = [c.source for c in context if c.kind == "code"]
     return code[-1] if code else ""
@@ -406,7 +414,7 @@ def test_to_json_is_plain_data_with_stable_keys(dataset: list[Runbook]) -> None:
     data = report.to_json()
     assert json.loads(json.dumps(data)) == data
     assert data == report.to_json()
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     assert data["runbooks"] == 3
     assert [a["arm"] for a in data["arms"]] == list(ARMS)
     assert set(data["arms"][0]) == {
@@ -415,6 +423,12 @@ def test_to_json_is_plain_data_with_stable_keys(dataset: list[Runbook]) -> None:
         "exact_match_rate",
         "mean_distance",
         "judge_rate",
+        "no_worse_rate",
+        "p50_ms",
+        "p95_ms",
+        "model_cell_rate",
+        "degenerate",
+        "sources",
         "curve",
     }
     assert set(data["arms"][0]["curve"][0]) == {
@@ -437,20 +451,35 @@ def test_to_json_is_plain_data_with_stable_keys(dataset: list[Runbook]) -> None:
         "examples_seen",
         "examples",
         "judge",
+        "source",
+        "latency_ms",
+        "model_cell",
+        "degenerate",
+        "candidates",
     }
+    baseline = report.arm("baseline")
+    assert baseline.no_worse_rate == 1.0  # every case is as good as itself
+    assert data["arms"][1]["sources"] == {"example": {"chosen": 5, "exact": 1}}
 
 
 def test_format_table_has_one_row_per_arm(dataset: list[Runbook]) -> None:
     report = run_eval(dataset, predict=first_example, make_memory=OverlapMemory)
     lines = format_table(report).splitlines()
-    assert lines[0].split() == ["arm", "cases", "exact", "match", "mean", "distance", "judge"]
-    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert lines[0].split() == [
+        *("arm", "cases", "exact", "match", "mean", "distance", "no", "worse"),
+        *("p50", "ms", "p95", "ms", "cell", "degen", "judge"),
+    ]
+    rows = {line.split()[0]: line.split() for line in lines[1:4]}
     assert set(rows) == set(ARMS)
     learning = report.arm("learning")
     assert rows["learning"][1] == "5"
     assert rows["learning"][2] == f"{100 * learning.exact_match_rate:.1f}"
     assert rows["learning"][4] == f"{learning.mean_distance:.2f}"
-    assert rows["learning"][5] == "-"
+    assert learning.no_worse_rate is not None
+    assert rows["learning"][5] == f"{100 * learning.no_worse_rate:.1f}"
+    assert rows["learning"][-1] == "-"  # no judge
+    assert "chosen from" in lines[5]
+    assert lines[7].split()[:2] == ["learning", "example"]
 
 
 def test_plot_writes_a_png_and_leaves_no_temp_file(dataset: list[Runbook], tmp_path: Path) -> None:
@@ -504,9 +533,10 @@ def test_cli_retrieval_arm_prints_the_table(
     code = main(["eval", str(dataset_dir), "--arms", "retrieval", "--embedder", "hash"])
     out = capsys.readouterr().out
     assert code == 0
-    rows = [line.split() for line in out.splitlines()[1:]]
+    row = out.splitlines()[1].split()
     # Five cases; the repeated step of c-again.md is found in a-pods.md: 1 of 5 exact.
-    assert rows == [["retrieval", "5", "20.0", "%", rows[0][4], "-"]]
+    assert row[:4] == ["retrieval", "5", "20.0", "%"]
+    assert "retrieval" in out.splitlines()[-1]  # which sources its predictions came from
 
 
 def test_cli_json_report_and_plot(

@@ -109,8 +109,11 @@ def test_a_successful_run_is_learned_with_the_notebooks_cells_before_it(
     counts = learn(kv, events, index, now=30 + RERUN_WINDOW + 1)  # nothing replaced it
     assert (counts.events, counts.learned, counts.pending) == (0, 1, 0)
     logs = next(e for e in index if e.source.endswith(LOGS))
-    assert logs.query == "kubectl get pods -n web\n\nThen the logs of the crashing pod."
+    # Found by the runbook's title and the prose before the cell; adapted by its place.
+    assert logs.query == "Web outage\nThen the logs of the crashing pod."
     assert logs.cell == "kubectl logs deploy/web -n web --tail 50\n"
+    assert (logs.title, logs.prose) == ("Web outage", "Then the logs of the crashing pod.")
+    assert logs.commands == ("kubectl get pods -n web",)
 
 
 def test_outside_a_notebook_the_sessions_earlier_commands_are_the_query(
@@ -125,7 +128,8 @@ def test_outside_a_notebook_the_sessions_earlier_commands_are_the_query(
     counts = learn(kv, events, index, now=22)  # the session's end settles its last run
     assert (counts.learned, counts.no_context, counts.pending) == (2, 1, 0)
     deploy = next(e for e in index if e.cell.startswith("make"))
-    assert deploy.query == "cd /srv/app\n\ngit pull --ff-only"
+    assert deploy.query == "git pull --ff-only"  # no prose: the last command is the query
+    assert deploy.commands == ("cd /srv/app", "git pull --ff-only")
     assert deploy.source == "#C"
 
 

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
+from ._llm import debug_option
 from ._params import Count
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from ..copilot._eval import Judge, Memory, Predict
+    from ..copilot._types import ContextCell
+    from ..llm import Model
 
 DEFAULT_ARMS = "baseline,learning,retrieval"
 MODEL_ARMS = frozenset({"baseline", "learning"})
@@ -51,6 +54,14 @@ MEMORY_ARMS = frozenset({"learning", "retrieval"})
     metavar="PROVIDER:MODEL",
     help="Also ask this model whether each inexact prediction does the same thing.",
 )
+@click.option(
+    "--candidates",
+    "with_candidates",
+    is_flag=True,
+    help="Put every case's ranked candidates and their features in the JSON report"
+    " (what eval/fit_ranker.py fits the ranker on).",
+)
+@debug_option
 @common_options
 def eval_command(
     dataset: Path,
@@ -62,6 +73,8 @@ def eval_command(
     limit: int | None,
     embedder: str,
     judge_spec: str | None,
+    with_candidates: bool,
+    debug: bool | None,
 ) -> int:
     """Replay the runbooks of DATASET in file-name order and score each arm's
     prediction of every code cell (exact match, argument distance)."""
@@ -72,11 +85,14 @@ def eval_command(
     runbooks = load_dataset(dataset, limit=limit)
     report = run_eval(
         runbooks,
-        predict=_predictor(spec) if MODEL_ARMS.intersection(chosen) else None,
+        predict=(
+            _predictor(spec, debug, with_candidates) if MODEL_ARMS.intersection(chosen) else None
+        ),
         make_memory=_memory_factory(embedder) if MEMORY_ARMS.intersection(chosen) else None,
         arms=chosen,
         judge=_judge(judge_spec) if judge_spec else None,
         progress=_progress if sys.stderr.isatty() else None,
+        retrieve=_pipeline(None, with_candidates),
     )
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -88,15 +104,50 @@ def eval_command(
     return 0
 
 
-def _predictor(spec: str | None) -> Predict:
-    """The model's prediction of the next cell."""
-    from functools import partial
-
-    from ..copilot._suggest import predict_cell
+def _predictor(spec: str | None, debug: bool | None, with_candidates: bool) -> Predict:
+    """The suggestion pipeline with the model (every call recorded when recording is on)."""
     from ..llm._config import load_config, open_model
+    from ._llm import recorded
 
     model = open_model(spec, load_config(settings().resolved_config_dir()))
-    return partial(predict_cell, model)
+    return _pipeline(recorded(model, "eval", debug), with_candidates)
+
+
+def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
+    """A predictor that runs the one suggestion pipeline (`copilot.next_cells`); without
+    a memory (the baseline arm) it is the model alone."""
+    from ..copilot._eval import Prediction
+    from ..copilot._pipeline import next_cells
+    from ..copilot._suggest import SuggestError
+    from ..llm import run_sync
+
+    def predict(context: Sequence[ContextCell], memory: Memory | None) -> Prediction:
+        try:
+            outcome = run_sync(
+                next_cells(model, context, len(context), memory=memory, runbook=memory is not None)
+            )
+        except SuggestError:
+            return Prediction("", model_cell=False if model is not None else None)
+        best = outcome.results[0]
+        candidates = tuple(
+            {
+                "text": r.candidate.text,
+                "sources": sorted(r.candidate.sources),
+                "features": r.features,
+                "score": r.score,
+            }
+            for r in outcome.ranked
+        )
+        return Prediction(
+            best.cells[0].source,
+            source=best.source,
+            examples=tuple(e.id for e in outcome.examples),
+            latency_ms=outcome.latency_ms,
+            model_cell=(outcome.model_text is not None) if model is not None else None,
+            candidates=candidates if with_candidates else (),
+        )
+
+    return predict
 
 
 def _judge(spec: str) -> Judge:

@@ -2,23 +2,27 @@
 runbooks in order and score each arm's prediction of every case.
 
 Arms:
-- `baseline`: the predictor with no examples — what the model knows on its own.
-- `learning`: the predictor with the `K` examples retrieved for the case from a memory
-  that holds what was learned from the runbooks replayed *before* the current one.
-- `retrieval`: no predictor; the nearest example's cell is the prediction ("" when the
-  memory is still empty). Same replay and memory as `learning`.
+- `baseline`: the predictor with no memory — what the model (and the runbook itself)
+  offer on their own.
+- `learning`: the predictor with a memory that holds what was learned from the runbooks
+  replayed *before* the current one.
+- `retrieval`: no model; the best of what the memory offers (by default the nearest
+  example's cell; `cairn eval` ranks the adapted candidates as the pipeline does).
 
-Learning from a runbook adds one example per case (its query text and its cell), and
-only once all of the runbook's cases have been scored: a runbook never helps predict
-itself. Each arm gets its own memory from `make_memory`. Scores per case are exact
-match and argument distance (`_metrics`), plus an optional judge's verdict.
+Learning from a runbook adds one example per case (its place and its cell), and only once
+all of the runbook's cases have been scored: a runbook never helps predict itself. Each
+arm gets its own memory from `make_memory`. Scores per case are exact match and argument
+distance (`_metrics`), plus an optional judge's verdict; per arm also the source of the
+chosen candidates, the latency, whether the model replied with a cell, degenerate
+repetition, and — against the baseline — how often it is no worse.
 """
 
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,15 +30,20 @@ from ..notebook import NotebookError, write_atomic
 from ._dataset import Case, Runbook
 from ._errors import CopilotError
 from ._metrics import arg_distance, exact_match
+from ._pipeline import Memory as Recall
 from ._query import query_text
+from ._situation import example_at
+from ._suggest import degenerate
 from ._types import ContextCell, Example
 
 ARMS = ("baseline", "learning", "retrieval")
 K = 3  # examples retrieved per case
 WINDOW = 20  # cases in the rolling exact-match rate
-SCHEMA_VERSION = 2  # of EvalReport.to_json(); 2: curve points gained rolling_mean_distance
+SCHEMA_VERSION = 3  # of EvalReport.to_json(); 2: rolling_mean_distance; 3: sources, latency,
+# no-worse rate, model cells, degenerate replies, candidates
 
-Predict = Callable[[Sequence[ContextCell], Sequence[Example]], str]
+# predict(context, memory or None) -> the prediction (or just its text)
+Predict = Callable[[Sequence[ContextCell], "Memory | None"], "Prediction | str"]
 # judge(expected, predicted, context) -> whether the prediction does the same thing
 Judge = Callable[[str, str, Sequence[ContextCell]], bool]
 # progress(arm, cases done in this arm, cases per arm)
@@ -46,16 +55,24 @@ class EvalError(CopilotError):
     evaluate) or its report cannot be written."""
 
 
-class Memory(Protocol):
+class Memory(Recall, Protocol):
     """Where learned examples go and come back from (`ExampleIndex` in production)."""
 
     def add(self, examples: Sequence[Example]) -> int:
         """Store examples; how many were stored."""
         ...
 
-    def search(self, query: str, *, k: int) -> list[Example]:
-        """Up to `k` examples nearest to `query`, nearest first."""
-        ...
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a predictor made of one case."""
+
+    text: str
+    source: str = "model"  # the candidate source of `text` (`_candidates.SOURCES`)
+    examples: tuple[str, ...] = ()  # ids of the examples it used
+    latency_ms: int = 0
+    model_cell: bool | None = None  # whether the model replied with a code cell (None: not asked)
+    candidates: tuple[dict[str, Any], ...] = ()  # for fitting the ranker (`--candidates`)
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,11 @@ class CaseResult:
     examples_seen: int  # examples in memory (learned so far) when the case was predicted
     examples: tuple[str, ...] = ()  # ids of the examples retrieved for the case
     judge: bool | None = None  # None: no judge
+    source: str = "model"
+    latency_ms: int = 0
+    model_cell: bool | None = None
+    degenerate: bool = False
+    candidates: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,16 @@ class ArmSummary:
     mean_distance: float
     judge_rate: float | None  # None: no judge
     curve: tuple[CurvePoint, ...]
+    # Against the baseline arm, case by case: the share no worse (argument distance not
+    # higher) than the baseline's prediction. None: no baseline in this report.
+    no_worse_rate: float | None = None
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    # The model's replies with a code cell, of those asked (None: the arm asks no model).
+    model_cell_rate: float | None = None
+    degenerate: int = 0  # predictions with degenerate repetition
+    # source -> (cases where it was chosen, of those exactly right)
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,26 +153,42 @@ class EvalReport:
                     "exact_match_rate": s.exact_match_rate,
                     "mean_distance": s.mean_distance,
                     "judge_rate": s.judge_rate,
+                    "no_worse_rate": s.no_worse_rate,
+                    "p50_ms": s.p50_ms,
+                    "p95_ms": s.p95_ms,
+                    "model_cell_rate": s.model_cell_rate,
+                    "degenerate": s.degenerate,
+                    "sources": {k: {"chosen": c, "exact": e} for k, (c, e) in s.sources.items()},
                     "curve": [p.__dict__.copy() for p in s.curve],
                 }
                 for s in self.arms
             ],
-            "results": [{**r.__dict__, "examples": list(r.examples)} for r in self.results],
+            "results": [
+                {**r.__dict__, "examples": list(r.examples), "candidates": list(r.candidates)}
+                for r in self.results
+            ],
         }
 
 
 def learn(runbook: Runbook) -> list[Example]:
     """What replaying `runbook` teaches: one example per case, keyed by its query."""
     return [
-        Example(
+        example_at(
+            runbook.cells,
+            case.index,
             id=f"{runbook.name}#{case.index}",
-            query=query_text(runbook.cells, case.index),
-            cell=case.expected.source,
-            language=case.expected.language or "sh",
             source=f"{runbook.name}#{case.expected.id or case.expected.name or case.index}",
         )
         for case in runbook.cases()
     ]
+
+
+def nearest_example(context: Sequence[ContextCell], memory: Memory | None) -> Prediction:
+    """The retrieval arm's default: the nearest example's cell as it is ("" when none)."""
+    found = memory.search(query_text(context, len(context)), k=1) if memory is not None else []
+    if not found:
+        return Prediction("", source="example")
+    return Prediction(found[0].cell, source="example", examples=(found[0].id,))
 
 
 def run_eval(
@@ -151,24 +199,40 @@ def run_eval(
     arms: Iterable[str] = ARMS,
     judge: Judge | None = None,
     progress: Progress | None = None,
+    retrieve: Predict = nearest_example,
 ) -> EvalReport:
     """Replay `runbooks` in order once per arm and score every case (module docstring).
 
     `predict` is needed by `baseline` and `learning`, `make_memory` by `learning` and
-    `retrieval`; EvalError if one is missing, an arm is unknown, or there is no case.
+    `retrieval` (which predicts with `retrieve`); EvalError if one is missing, an arm is
+    unknown, or there is no case.
     """
     chosen = _check_arms(tuple(arms), predict=predict, make_memory=make_memory)
     if not any(r.cases() for r in runbooks):
         raise EvalError("nothing to evaluate: no runbook has a case")
     results: list[CaseResult] = []
     summaries: list[ArmSummary] = []
+    baseline: list[CaseResult] | None = None
     for arm in chosen:
         memory = None if arm == "baseline" or make_memory is None else make_memory()
-        replay = _Replay(arm, predict, memory, judge, progress)
+        predictor = retrieve if arm == "retrieval" else predict
+        replay = _Replay(arm, predictor, memory, judge, progress)
         arm_results = replay.run(runbooks)
         results.extend(arm_results)
+        if arm == "baseline":
+            baseline = arm_results
         summaries.append(summarize(arm, arm_results))
+    if baseline is not None:
+        summaries = [
+            replace(s, no_worse_rate=_no_worse(s.arm, results, baseline)) for s in summaries
+        ]
     return EvalReport(len(runbooks), tuple(summaries), tuple(results))
+
+
+def _no_worse(arm: str, results: Sequence[CaseResult], baseline: Sequence[CaseResult]) -> float:
+    theirs = {(r.runbook, r.index): r.distance for r in baseline}
+    ours = [r for r in results if r.arm == arm]
+    return _rate([r.distance <= theirs[(r.runbook, r.index)] for r in ours])
 
 
 def parse_arms(text: str) -> tuple[str, ...]:
@@ -226,20 +290,18 @@ class _Replay:
             return len(examples)  # baseline: counted all the same, to share the x axis
         return self.memory.add(examples)
 
-    def _recall(self, case: Case, seen: int) -> list[Example]:
-        if self.memory is None or seen == 0:
-            return []
-        return self.memory.search(query_text(case.context, len(case.context)), k=K)
-
-    def _predict(self, case: Case, examples: list[Example]) -> str:
-        if self.arm == "retrieval":
-            return examples[0].cell if examples else ""
+    def _predict(self, case: Case, seen: int) -> Prediction:
         assert self.predict is not None  # checked by _check_arms
-        return self.predict(case.context, examples)
+        start = time.perf_counter()
+        memory = self.memory if seen else None
+        made = self.predict(case.context, memory)
+        if isinstance(made, str):
+            made = Prediction(made, latency_ms=int((time.perf_counter() - start) * 1000))
+        return made
 
     def _score(self, case: Case, seen: int) -> CaseResult:
-        examples = self._recall(case, seen)
-        prediction = self._predict(case, examples)
+        made = self._predict(case, seen)
+        prediction = made.text
         expected = case.expected.source
         exact = exact_match(expected, prediction)
         return CaseResult(
@@ -252,8 +314,20 @@ class _Replay:
             exact_match=exact,
             distance=arg_distance(expected, prediction),
             examples_seen=seen,
-            examples=tuple(e.id for e in examples),
+            examples=made.examples,
             judge=self._judge(expected, prediction, case.context, exact),
+            source=made.source,
+            latency_ms=made.latency_ms,
+            model_cell=made.model_cell,
+            degenerate=degenerate(prediction),
+            candidates=tuple(
+                {
+                    **c,
+                    "exact": exact_match(expected, c["text"]),
+                    "distance": arg_distance(expected, c["text"]),
+                }
+                for c in made.candidates
+            ),
         )
 
     def _judge(
@@ -264,6 +338,15 @@ class _Replay:
         if exact or not prediction.strip():
             return exact  # no need to ask: equal is equivalent, nothing is not
         return self.judge(expected, prediction, context)
+
+
+def _scored(candidate: dict[str, Any], expected: str) -> dict[str, Any]:
+    text = candidate["text"]
+    return {
+        **candidate,
+        "exact": exact_match(expected, text),
+        "distance": arg_distance(expected, text),
+    }
 
 
 def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
@@ -282,6 +365,12 @@ def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
         )
         for i, r in enumerate(results)
     )
+    latencies = sorted(r.latency_ms for r in results)
+    asked = [r.model_cell for r in results if r.model_cell is not None]
+    sources: dict[str, tuple[int, int]] = {}
+    for r in results:
+        chosen, right = sources.get(r.source, (0, 0))
+        sources[r.source] = (chosen + 1, right + int(r.exact_match))
     return ArmSummary(
         arm=arm,
         cases=n,
@@ -289,7 +378,18 @@ def summarize(arm: str, results: Sequence[CaseResult]) -> ArmSummary:
         mean_distance=sum(r.distance for r in results) / n if n else 0.0,
         judge_rate=_rate(judged) if judged else None,
         curve=curve,
+        p50_ms=_percentile(latencies, 0.50),
+        p95_ms=_percentile(latencies, 0.95),
+        model_cell_rate=_rate(asked) if asked else None,
+        degenerate=sum(r.degenerate for r in results),
+        sources=dict(sorted(sources.items())),
     )
+
+
+def _percentile(values: Sequence[int], q: float) -> float:
+    if not values:
+        return 0.0
+    return float(values[min(len(values) - 1, int(q * len(values)))])
 
 
 def _rate(flags: Sequence[bool]) -> float:
@@ -301,15 +401,26 @@ def _mean(values: Sequence[int]) -> float:
 
 
 def format_table(report: EvalReport) -> str:
-    """The per-arm totals as a plain-text table."""
-    header = f"{'arm':<10} {'cases':>6} {'exact match':>12} {'mean distance':>14} {'judge':>8}"
+    """The per-arm totals as a plain-text table, then each arm's sources."""
+    header = (
+        f"{'arm':<10} {'cases':>6} {'exact match':>12} {'mean distance':>14}"
+        f" {'no worse':>9} {'p50 ms':>7} {'p95 ms':>7} {'cell':>7} {'degen':>6} {'judge':>8}"
+    )
     lines = [header]
     for s in report.arms:
         judge = "-" if s.judge_rate is None else f"{100 * s.judge_rate:.1f} %"
+        worse = "-" if s.no_worse_rate is None else f"{100 * s.no_worse_rate:.1f} %"
+        cell = "-" if s.model_cell_rate is None else f"{100 * s.model_cell_rate:.1f} %"
         lines.append(
             f"{s.arm:<10} {s.cases:>6} {100 * s.exact_match_rate:>10.1f} %"
-            f" {s.mean_distance:>14.2f} {judge:>8}"
+            f" {s.mean_distance:>14.2f} {worse:>9} {s.p50_ms:>7.0f} {s.p95_ms:>7.0f}"
+            f" {cell:>7} {s.degenerate:>6} {judge:>8}"
         )
+    lines.append("")
+    lines.append("chosen from (cases, of them exact):")
+    for s in report.arms:
+        parts = [f"{src} {chosen} ({right})" for src, (chosen, right) in s.sources.items()]
+        lines.append(f"  {s.arm:<10} " + ", ".join(parts))
     return "\n".join(lines) + "\n"
 
 

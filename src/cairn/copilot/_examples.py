@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..privacy import default_redactor
 from ..store import KV, ordered
+from ._adapt import template
 from ._errors import CopilotError
 from ._types import Example
 
@@ -84,6 +85,7 @@ class ExampleIndex:
         self.batch_size = max(1, batch_size)
         self.vectors: VectorIndex = VectorIndex(kv, name, model=embedder.name)
         self._prefix = ordered.encode("copilot.example", name)
+        self._after = ordered.encode("copilot.example.after", name)
         self._owns_store = owns_store
 
     def _key(self, id_: str) -> bytes:
@@ -122,6 +124,9 @@ class ExampleIndex:
                     example,
                     query=redactor.redact(example.query),
                     cell=redactor.redact(example.cell),
+                    title=redactor.redact(example.title),
+                    prose=redactor.redact(example.prose),
+                    commands=tuple(redactor.redact(c) for c in example.commands),
                 )
         pending = list(new.values())
         for start in range(0, len(pending), self.batch_size):
@@ -132,9 +137,30 @@ class ExampleIndex:
             batch = self.kv.batch()
             for example in chunk:
                 batch.set(self._key(example.id), _dump(example))
+                if example.commands:  # what followed this kind of command (`following`)
+                    after = template(example.commands[-1])
+                    batch.set(self._after + ordered.encode(after, example.id), b"")
             batch.apply()
             self.vectors.set_many([e.id for e in chunk], vectors)
         return len(pending)
+
+    def following(self, command: str, *, k: int = 8) -> list[Example]:
+        """Up to `k` examples learned right after a command like `command` (the same
+        `template`): what this team usually runs next."""
+        if k <= 0 or not command.strip():
+            return []
+        start = self._after + ordered.encode(template(command))
+        found: list[Example] = []
+        for key, _ in self.kv.scan(start, start + ordered.encode(ordered.Inf)):
+            id_ = ordered.decode(key[len(start) :])[0]
+            try:
+                example = self.get(str(id_))
+            except ExampleError as exc:
+                log.warning("leaving out example %s: %s", id_, exc)
+                continue
+            if example is not None:
+                found.append(example)
+        return found[-k:]
 
     def search(
         self,
@@ -178,7 +204,7 @@ class ExampleIndex:
 
 
 def _scored(example: Example, score: float) -> Example:
-    return Example(example.id, example.query, example.cell, example.language, example.source, score)
+    return replace(example, score=score)
 
 
 def _dump(example: Example) -> bytes:
@@ -188,6 +214,9 @@ def _dump(example: Example) -> bytes:
         "cell": example.cell,
         "language": example.language,
         "source": example.source,
+        "title": example.title,
+        "prose": example.prose,
+        "commands": list(example.commands),
     }
     return json.dumps(data, ensure_ascii=False).encode()
 
@@ -201,6 +230,9 @@ def _load(raw: bytes) -> Example:
             str(data["cell"]),
             str(data.get("language", "sh")),
             str(data.get("source", "")),
+            title=str(data.get("title", "")),
+            prose=str(data.get("prose", "")),
+            commands=tuple(str(c) for c in data.get("commands", ())),
         )
     except (ValueError, TypeError, KeyError):
         raise ExampleError(f"a stored example is damaged: {raw[:80]!r}") from None

@@ -41,7 +41,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,7 +59,7 @@ from ._analyze import (
     normalize,
     seconds_between,
 )
-from ._query import query_text
+from ._situation import example_at
 from ._types import ContextCell, Example
 
 if TYPE_CHECKING:
@@ -287,8 +287,8 @@ class _Notebooks:
         self._cells[path] = (mtime, cells)
         return cells
 
-    def query(self, run: _Run) -> str | None:
-        """The query for `run` from its notebook, if the notebook holds the cell."""
+    def place(self, run: _Run) -> tuple[list[ContextCell], int] | None:
+        """`run`'s notebook cells and the cell's index, if the notebook holds the cell."""
         cells = self.cells(run.notebook_path) if run.notebook_path else None
         if cells is None:
             return None
@@ -296,7 +296,7 @@ class _Notebooks:
         at = next((i for i in code if run.known_id and cells[i].id == run.known_id), None)
         if at is None and run.known_name:
             at = next((i for i in code if cells[i].name == run.known_name), None)
-        return None if at is None else query_text(cells, at)
+        return None if at is None else (cells, at)
 
 
 class _Pass:
@@ -381,17 +381,20 @@ class _Pass:
         if not run.ok:
             self.counts.failed += 1
         else:
-            query = self.notebooks.query(run)
-            if query is None:
+            cell = run.source if run.source.endswith("\n") else run.source + "\n"
+            place = self.notebooks.place(run)
+            if place is None:  # the commands run before it in the stream are its place
                 context = [ContextCell("code", source) for source in stream.history]
-                query = query_text(context, len(context))
-            if not query.strip():
+                place = ([*context, ContextCell("code", cell, run.language)], len(context))
+            cells, at = place
+            example = example_at(
+                cells, at, id="", source=f"{run.notebook_path or ''}#{run.known_id}", cell=cell
+            )
+            if not example.query.strip():
                 self.counts.no_context += 1
             else:
-                cell = run.source if run.source.endswith("\n") else run.source + "\n"
-                origin = f"{run.notebook_path or ''}#{run.known_id}"
                 self.examples.append(
-                    Example(example_id(query, cell), query, cell, run.language, origin)
+                    replace(example, id=example_id(example.query, cell), language=run.language)
                 )
         stream.history = [*stream.history, run.source][-HISTORY:]
 

@@ -10,6 +10,7 @@ cells with their new ids, latency); accepting one logs `suggestion.accepted`.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,27 @@ if TYPE_CHECKING:
     from ._tokens import Tokenizer
 
 DEFAULT_TIMEOUT = 60.0
+
+
+# Degenerate repetition, as small models fall into it: a stretch repeated 5+ times in a
+# row (`--skip-skip-skip-…`), or one word 6+ times in a row (`python3 python3 …`).
+_REPEATED = re.compile(r"(.{2,40}?)\1{4,}", re.DOTALL)
+_REPEATED_WORD = re.compile(r"(\S+)(?:\s+\1){5,}")
+
+
+def degenerate(text: str) -> bool:
+    """Whether `text` holds degenerate repetition (see above)."""
+    return bool(_REPEATED.search(text) or _REPEATED_WORD.search(text))
+
+
+def cut_repetition(text: str) -> str:
+    """`text` up to where degenerate repetition starts, with one copy of what repeats."""
+    cuts = [
+        m.start() + len(m.group(1))
+        for m in (_REPEATED.search(text), _REPEATED_WORD.search(text))
+        if m is not None
+    ]
+    return text[: min(cuts)] if cuts else text
 
 
 class SuggestError(CopilotError):
@@ -128,6 +150,8 @@ async def _one(
                 pieces.append(event.text)
                 if on_text is not None:
                     on_text(event.text)
+                if len(pieces) % 8 == 0 and degenerate("".join(pieces)):
+                    return  # the repetition guard: stop decoding, keep one copy (below)
             elif isinstance(event, UsageEvent):
                 usage = event.usage
             elif isinstance(event, ErrorEvent):
@@ -142,7 +166,7 @@ async def _one(
     except LLMError as exc:
         raise SuggestError(str(exc)) from None
     raw = "".join(pieces)
-    return raw, parse_reply(raw, prefill=prefill, language=language), usage
+    return raw, parse_reply(cut_repetition(raw), prefill=prefill, language=language), usage
 
 
 def _language(cells: Sequence[ContextCell], cursor: int) -> str:

@@ -44,6 +44,11 @@ class Example:
     language: str = "sh"
     source: str = ""  # where it was learned: "<notebook path>#<cell id>" or a dataset file
     score: float = 0.0  # set by retrieval
+    # Where it was learned, for adapting it elsewhere (`_adapt`): the runbook's title, the
+    # prose before the cell, and the latest code cells before it (oldest first).
+    title: str = ""
+    prose: str = ""
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,6 @@ class SuggestResult:
     raw: str = ""  # the model's reply before post-processing
     prompt_tokens: int = 0  # as the model counted them (0: it did not say)
     cached_tokens: int = 0  # of those, read from a cache (a local model's reused prefix)
+    source: str = "model"  # the candidate source that proposed it (`_candidates.SOURCES`)
+    sources: tuple[str, ...] = ()  # every source that proposed it
+    confidence: float = 0.0  # the ranker's chance that it is exactly right

@@ -1,0 +1,142 @@
+"""The one suggestion pipeline: a position in a runbook → ranked candidates for the next
+cell. `cairn suggest`, `cairn serve` and `cairn eval` all call `next_cells`.
+
+1. Where the cursor is (`_situation`) and what was learned near it: examples found by
+   the title and prose, and what usually followed the last command (`Memory`).
+2. Candidates (`_candidates`): those examples and sequences adapted to this runbook, the
+   runbook's latest cells, and the model's own cell — written with the adapted examples
+   in its prompt, so that it copies names that fit.
+3. Ranking (`_rank`): the best first, each with a confidence.
+
+A model that fails or times out still leaves the other candidates; `SuggestError` is
+raised only when there is no candidate at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from ..llm import Model
+from ..notebook import new_ulid
+from ._candidates import Candidates, from_examples, from_runbook
+from ._rank import THRESHOLD, Ranked, rank
+from ._situation import Situation, situation
+from ._suggest import Settings, SuggestError, prepare, suggest
+from ._types import ContextCell, Example, Suggestion, SuggestResult
+
+if TYPE_CHECKING:
+    from ._context import Prompt
+
+EXAMPLES = 6  # retrieved by title and prose
+SEQUENCES = 6  # learned after a command like the last one
+PROMPT_EXAMPLES = 3  # of the adapted examples, shown to the model
+
+
+class Memory(Protocol):
+    """Where learned examples come from (`ExampleIndex`)."""
+
+    def search(self, query: str, *, k: int = 3) -> list[Example]: ...
+
+    def following(self, command: str, *, k: int = 8) -> list[Example]: ...
+
+
+@dataclass
+class Outcome:
+    """What the pipeline did for one position."""
+
+    results: list[SuggestResult]  # the best distinct candidates, best first
+    ranked: list[Ranked]  # every candidate, best first
+    here: Situation
+    examples: list[Example] = field(default_factory=list)
+    model_text: str | None = None  # the model's own cell (None: no model, or it failed)
+    model_error: str | None = None
+    latency_ms: int = 0
+
+    @property
+    def confident(self) -> bool:
+        return bool(self.results) and self.results[0].confidence >= THRESHOLD
+
+
+def _language(cells: Sequence[ContextCell], cursor: int) -> str:
+    for cell in reversed(cells[:cursor]):
+        if cell.kind == "code" and cell.language:
+            return cell.language
+    return "sh"
+
+
+def recall(memory: Memory | None, here: Situation) -> tuple[list[Example], list[Example]]:
+    """The examples found by title and prose, and those that followed the last command."""
+    if memory is None:
+        return [], []
+    found = memory.search(here.query, k=EXAMPLES) if here.query.strip() else []
+    after = memory.following(here.last_command, k=SEQUENCES) if here.last_command else []
+    return found, after
+
+
+async def next_cells(
+    model: Model | None,
+    cells: Sequence[ContextCell],
+    cursor: int,
+    *,
+    memory: Memory | None = None,
+    n: int = 1,
+    settings: Settings | None = None,
+    prompt: Prompt | None = None,
+    examples: tuple[list[Example], list[Example]] | None = None,
+    runbook: bool = True,
+) -> Outcome:
+    """Up to `n` distinct suggestions for the cell after `cells[:cursor]`, best first.
+
+    `examples` (found, following) skips `recall` when the caller has them already; a
+    `prompt` built by the caller (a prefill) is used as it is; `runbook=False` leaves out
+    the runbook's own cells (the eval's baseline: the model alone). Raises SuggestError when
+    there is no candidate at all (no memory, and the model failed)."""
+    start = time.perf_counter()
+    here = situation(cells, cursor)
+    found, after = examples if examples is not None else recall(memory, here)
+    candidates = Candidates()
+    adapted = from_examples(candidates, here, found, "example")
+    from_examples(candidates, here, after, "sequence")
+    if runbook:
+        from_runbook(candidates, here)
+    model_text: str | None = None
+    model_error: str | None = None
+    reply = None
+    if model is not None:
+        prompt = prompt or prepare(model, cells, cursor, adapted[:PROMPT_EXAMPLES])
+        try:
+            one = Settings(n=1) if settings is None else replace(settings, n=1)
+            replies = await suggest(model, cells, cursor, settings=one, prompt=prompt)
+        except SuggestError as exc:
+            model_error = str(exc)
+        else:
+            reply = replies[0]
+            code = [c for c in reply.cells if c.kind == "code"]
+            if code:
+                model_text = code[0].source
+                candidates.add(model_text, "model")
+    if not len(candidates):
+        raise SuggestError(model_error or "nothing learned yet and no model: nothing to suggest")
+    ranked = rank(candidates.all(), model_text, f"{here.title}\n{here.prose}")
+    language = _language(cells, cursor)
+    latency = int((time.perf_counter() - start) * 1000)
+    name = f"{model.provider}:{model.name}" if model is not None else "memory"
+    results = [
+        SuggestResult(
+            new_ulid(),
+            name,
+            [Suggestion(new_ulid(), "code", r.candidate.text, language)],
+            latency,
+            raw=reply.raw if reply is not None and r.candidate.text == model_text else "",
+            prompt_tokens=reply.prompt_tokens if reply is not None else 0,
+            cached_tokens=reply.cached_tokens if reply is not None else 0,
+            source=r.candidate.source,
+            sources=tuple(sorted(r.candidate.sources)),
+            confidence=r.confidence,
+        )
+        for r in ranked[: max(1, n)]
+    ]
+    return Outcome(results, ranked, here, found + after, model_text, model_error, latency)
