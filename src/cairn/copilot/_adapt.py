@@ -274,16 +274,24 @@ def _parts(word: str) -> list[str]:
 
 def template(command: str) -> str:
     """A command's first line with its names blanked (`kubectl --context <> -n <> rollout
-    undo deploy/<>`), cut to its first 8 words: commands that play the same part."""
+    undo deploy/<>`), cut to its first 8 words: commands that play the same part. Blanked:
+    flag values (not output formats), `key=` values, resource names, positional names."""
     line = next((ln for ln in command.strip().split("\n") if ln.strip()), "")
-    out = []
+    out: list[str] = []
+    flag = ""
     for token in line.split()[:8]:
+        bare = token.strip("'\"")
         key, eq, value = token.partition("=")
-        resource = _RESOURCE.match(token)
-        if resource is not None:
+        resource = _RESOURCE.match(bare)
+        if flag and not bare.startswith("-"):
+            out.append(token if flag in _FORMAT_ROLES else "<>")
+        elif token.startswith("-"):
+            out.append(f"{key}=<>" if eq and key not in _FORMAT_ROLES else token)
+        elif resource is not None:
             out.append(f"{resource[1]}/<>")
-        elif eq and is_name(value.strip("'\"")):
+        elif eq and value:
             out.append(f"{key}=<>")
         else:
-            out.append("<>" if is_name(token.strip("'\"")) else token)
+            out.append("<>" if is_name(bare) else token)
+        flag = token if token.startswith("-") and not eq and not flag else ""
     return " ".join(out)

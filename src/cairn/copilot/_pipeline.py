@@ -14,6 +14,7 @@ raised only when there is no candidate at all.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..llm import Model
 from ..notebook import new_ulid
-from ._candidates import Candidates, from_examples, from_runbook
+from ._candidates import Candidate, Candidates, from_examples, from_runbook
 from ._rank import THRESHOLD, Ranked, rank
 from ._situation import Situation, situation
 from ._suggest import Settings, SuggestError, prepare, suggest
@@ -87,6 +88,7 @@ async def next_cells(
     prompt: Prompt | None = None,
     examples: tuple[list[Example], list[Example]] | None = None,
     runbook: bool = True,
+    score_with_model: bool = False,
 ) -> Outcome:
     """Up to `n` distinct suggestions for the cell after `cells[:cursor]`, best first.
 
@@ -120,7 +122,10 @@ async def next_cells(
                 candidates.add(model_text, "model")
     if not len(candidates):
         raise SuggestError(model_error or "nothing learned yet and no model: nothing to suggest")
-    ranked = rank(candidates.all(), model_text, f"{here.title}\n{here.prose}")
+    likelihoods = None
+    if model is not None and prompt is not None and score_with_model:
+        likelihoods = await _likelihoods(model, prompt, candidates.all())
+    ranked = rank(candidates.all(), model_text, f"{here.title}\n{here.prose}", likelihoods)
     language = _language(cells, cursor)
     latency = int((time.perf_counter() - start) * 1000)
     name = f"{model.provider}:{model.name}" if model is not None else "memory"
@@ -140,3 +145,25 @@ async def next_cells(
         for r in ranked[: max(1, n)]
     ]
     return Outcome(results, ranked, here, found + after, model_text, model_error, latency)
+
+
+async def _likelihoods(
+    model: Model, prompt: Prompt, candidates: list[Candidate]
+) -> list[float] | None:
+    """Each candidate's log-probability as the model's reply (a model that can score
+    continuations: the local one); None when it cannot."""
+    import asyncio
+
+    score = getattr(model, "score", None)
+    if score is None:
+        return None
+    opening = re.match(r"`{3,}|~{3,}", prompt.prefill)  # the reply closes the prefill's fence
+    fence = opening.group() if opening else "```"
+    texts = [c.text if c.text.endswith("\n") else c.text + "\n" for c in candidates]
+    try:
+        values: list[float] = await asyncio.to_thread(
+            score, prompt.request, [t + fence for t in texts]
+        )
+    except Exception:  # a model that cannot score: rank without it
+        return None
+    return values

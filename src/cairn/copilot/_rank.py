@@ -19,7 +19,11 @@ held-out dataset. The features:
 - `prose`: how many of its words the prose before the cursor uses (the step's intent:
   "the `NRestarts` property", "the PodDisruptionBudgets"), over the square root of its
   word count;
-- `quoted`: how many of the prose's `quoted` words it contains.
+- `quoted`: how many of the prose's `quoted` words it contains;
+- `likelihood`: its log-probability as the local model's reply, less the best
+  candidate's (0 for the likeliest; 0 for all when the model cannot score);
+- `likelihood_per_token`: the same per token of the candidate, roughly (per 4
+  characters), so long candidates are not punished for their length alone.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ FEATURES = (
     "model_distance",
     "prose",
     "quoted",
+    "likelihood",
+    "likelihood_per_token",
 )
 
 # Fitted by eval/fit_ranker.py on eval/runbooks (see the module docstring).
@@ -58,6 +64,8 @@ WEIGHTS: Mapping[str, float] = {
     "model_distance": -0.05,
     "prose": 0.0,
     "quoted": 0.0,
+    "likelihood": 0.0,
+    "likelihood_per_token": 0.0,
 }
 CALIBRATION = (1.0, -3.0)  # confidence = 1 / (1 + exp(-(a * score + b)))
 THRESHOLD = 0.2  # below this confidence a person is told there is no good suggestion
@@ -83,10 +91,14 @@ def _prose_words(prose: str) -> tuple[frozenset[str], tuple[str, ...]]:
 
 
 def features(
-    candidates: Sequence[Candidate], model_text: str | None, prose: str = ""
+    candidates: Sequence[Candidate],
+    model_text: str | None,
+    prose: str = "",
+    likelihoods: Sequence[float] | None = None,
 ) -> list[dict[str, float]]:
     """The features of each candidate (see the module docstring)."""
     prose_words, quoted = _prose_words(prose)
+    best = max(likelihoods) if likelihoods else 0.0
     weights = [max(c.similarity, 0.05) for c in candidates]
     rows: list[dict[str, float]] = []
     distances = [[0] * len(candidates) for _ in candidates]
@@ -110,6 +122,11 @@ def features(
         own = {w.lower() for w in _WORD.findall(candidate.text)}
         row["prose"] = len(own & prose_words) / math.sqrt(len(own) or 1)
         row["quoted"] = float(sum(q in candidate.text for q in quoted))
+        if likelihoods:
+            row["likelihood"] = likelihoods[i] - best
+            row["likelihood_per_token"] = likelihoods[i] / max(1.0, len(candidate.text) / 4)
+        else:
+            row["likelihood"] = row["likelihood_per_token"] = 0.0
         rows.append(row)
     return rows
 
@@ -127,6 +144,7 @@ def rank(
     candidates: Sequence[Candidate],
     model_text: str | None,
     prose: str = "",
+    likelihoods: Sequence[float] | None = None,
     *,
     weights: Mapping[str, float] = WEIGHTS,
     calibration: tuple[float, float] = CALIBRATION,
@@ -134,7 +152,9 @@ def rank(
     """The candidates, best first."""
     ranked = [
         Ranked(c, row, s, confidence(s, calibration))
-        for c, row in zip(candidates, features(candidates, model_text, prose), strict=True)
+        for c, row in zip(
+            candidates, features(candidates, model_text, prose, likelihoods), strict=True
+        )
         for s in (score(row, weights),)
     ]
     ranked.sort(key=lambda r: -r.score)

@@ -240,3 +240,49 @@ def greedy(
     if tail and on_text is not None:
         on_text(tail)
     return Decoded(text.text, count, finish, stats)
+
+
+def continuation_logprobs(
+    llm: Llama, prompt: Sequence[int], continuations: Sequence[Sequence[int]]
+) -> list[float]:
+    """The log-probability of each continuation after `prompt` (the sum over its tokens).
+    The prompt is evaluated once (reusing what the context holds of it), then each
+    continuation in one batch, which is dropped from the cache again afterwards."""
+    import llama_cpp
+    import numpy as np
+
+    evaluate(llm, prompt)
+    base = llm.n_tokens
+    n_vocab = llm.n_vocab()
+    scratch = np.empty(n_vocab, dtype=np.float32)
+
+    def log_softmax_at(i: int, token: int) -> float:
+        # 262k vocabulary entries: one max, one subtract, one exp, one sum, in place.
+        row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, i), (n_vocab,))
+        top = float(row.max())
+        np.subtract(row, top, out=scratch)
+        np.exp(scratch, out=scratch)
+        return float(row[token]) - top - float(np.log(scratch.sum(dtype=np.float64)))
+
+    last = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), (n_vocab,))
+    top = float(last.max())
+    first = last - top
+    first -= np.log(np.exp(first).sum(dtype=np.float64))  # the prompt's next-token log-probs
+    out: list[float] = []
+    try:
+        for continuation in continuations:
+            tokens = list(continuation)[: max(1, llm.n_ctx() - base - 1)]
+            if not tokens:
+                out.append(0.0)
+                continue
+            total = float(first[tokens[0]])
+            if len(tokens) > 1:
+                llm._batch.set_batch(tokens[:-1], n_past=base, logits_all=True)
+                llm._ctx.decode(llm._batch)
+                total += sum(log_softmax_at(i, token) for i, token in enumerate(tokens[1:]))
+                llm._ctx.kv_cache_seq_rm(-1, base, -1)
+            out.append(total)
+    finally:
+        llm.n_tokens = base
+        llm._requires_eval = True  # the logits no longer belong to the prompt's last token
+    return out

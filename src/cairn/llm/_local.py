@@ -17,13 +17,13 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from ._decode import Stats, evaluate, greedy
+from ._decode import Stats, continuation_logprobs, evaluate, greedy
 from ._errors import ProviderError, ProviderUnavailableError
 from ._types import (
     ErrorEvent,
@@ -246,6 +246,23 @@ class LocalModel:
         loaded.run(run)
         self.last_stats = stats
         return stats.evaluated_tokens
+
+    def score(self, request: Request, continuations: Sequence[str]) -> list[float]:
+        """The log-probability of each text as the continuation of the request's prompt
+        (summed over its tokens). Blocking; ProviderError when the model cannot run."""
+        loaded = self._load()
+        prompt = cast(str, self._kwargs(request)["prompt"])
+
+        def run() -> list[float]:
+            llm = loaded.llm
+            tokens = self._tokens(llm, prompt)
+            texts = [llm.tokenize(t.encode("utf-8"), add_bos=False) for t in continuations]
+            try:
+                return continuation_logprobs(llm, tokens, texts)
+            except (ValueError, RuntimeError) as exc:
+                raise ProviderError(f"local model {self.name}: {exc}") from None
+
+        return loaded.run(run)
 
     async def generate(self, request: Request) -> Response:
         """The whole completion; raises ProviderUnavailableError/ProviderError."""
