@@ -41,10 +41,12 @@ from typing import Any
 
 from cairn.copilot import ContextCell, Example, OutputPart, query_text
 from cairn.copilot._analyze import Analyzer
-from cairn.copilot._context import Budget, attach_executions, cells_from_notebook
+from cairn.copilot._budget import Budget
+from cairn.copilot._cells import cells_from_notebook
 from cairn.copilot._dataset import load_dataset
 from cairn.copilot._eval import learn
 from cairn.copilot._examples import ExampleIndex
+from cairn.copilot._executions import attach_executions
 from cairn.copilot._history import executions_for
 from cairn.copilot._suggest import SuggestError, prepare, suggest
 from cairn.index import open_embedder

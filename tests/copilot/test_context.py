@@ -17,23 +17,20 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cairn.copilot._context import (
+from cairn.copilot._budget import Budget, ContextError, shorten
+from cairn.copilot._cells import cells_from_notebook
+from cairn.copilot._executions import attach_executions
+from cairn.copilot._prompt import (
     _MESSAGE_OVERHEAD,
     _REPLY_PRIMING,
     EMPTY,
-    Budget,
-    ContextError,
-    NotebookFormatError,
     Prompt,
     Style,
-    attach_executions,
     build_prompt,
-    cells_from_notebook,
-    cells_from_vscode,
-    shorten,
 )
 from cairn.copilot._tokens import EstimateTokenizer, GGUFTokenizer, Tokenizer, tokenizer_for
 from cairn.copilot._types import ContextCell, Example, OutputPart
+from cairn.copilot._vscode import NotebookFormatError, cells_from_vscode
 from cairn.learnlog import CellExecuted
 from cairn.notebook import parse
 

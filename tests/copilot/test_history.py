@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cairn.copilot import ContextCell
-from cairn.copilot._context import attach_executions
+from cairn.copilot._executions import attach_executions
 from cairn.copilot._history import OutputHistory, executions_for
 from cairn.store import KV, open_store, ordered
 

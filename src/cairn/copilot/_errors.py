@@ -1,7 +1,12 @@
-"""The copilot package's exception hierarchy."""
+"""The copilot package's exception hierarchy: the base class, and the errors that more
+than one of its modules raise (the others sit beside the one module that raises them)."""
 
 from __future__ import annotations
 
 
 class CopilotError(Exception):
     """Base class: a suggestion, learning or evaluation step that cannot go on."""
+
+
+class ContextError(CopilotError):
+    """The prompt cannot be built: a budget too small for even the instructions."""

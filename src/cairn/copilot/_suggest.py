@@ -32,7 +32,8 @@ from ._errors import CopilotError
 from ._types import ContextCell, Example, Suggestion, SuggestResult
 
 if TYPE_CHECKING:
-    from ._context import Budget, Prompt
+    from ._budget import Budget
+    from ._prompt import Prompt
     from ._tokens import Tokenizer
 
 DEFAULT_TIMEOUT = 60.0
@@ -100,7 +101,7 @@ def default_budget(model: Model) -> Budget:
     """The prompt budget for `model`. The local model decodes ~80 tokens/s on two cores,
     so its reply is capped at 128 tokens (a runbook cell rarely needs more; a reply cut
     short still parses); its context window is its `n_ctx`."""
-    from ._context import Budget
+    from ._budget import Budget
 
     if model.provider == "local":
         return Budget(total=int(getattr(model, "n_ctx", 2048)), reply=128)
@@ -117,7 +118,7 @@ def prepare(
     budget: Budget | None = None,
 ) -> Prompt:
     """The prompt for a suggestion after `cells[:cursor]`."""
-    from ._context import build_prompt
+    from ._prompt import build_prompt
     from ._tokens import tokenizer_for
 
     if not 0 <= cursor <= len(cells):
