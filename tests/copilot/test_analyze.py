@@ -13,18 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cairn.copilot._analyze import (
-    AnalyzeCounts,
-    Analyzer,
-    ModelStats,
-    edit_distance,
-    get_trace,
-    normalize,
-    stats,
-    token_distance,
-    tokens,
-    traces,
-)
+from cairn.copilot._analyze import AnalyzeCounts, Analyzer
+from cairn.copilot._edits import edit_distance, normalize, token_distance, tokens
+from cairn.copilot._traces import ModelStats, get_trace, stats, traces
 from cairn.learnlog import (
     CellExecuted,
     Event,

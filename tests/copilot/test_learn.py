@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cairn.copilot._analyze import stats
 from cairn.copilot._examples import ExampleIndex
 from cairn.copilot._learn import (
     RERUN_WINDOW,
@@ -24,6 +23,7 @@ from cairn.copilot._learn import (
     learn_once,
     run_learning_loop,
 )
+from cairn.copilot._traces import stats
 from cairn.index import HashEmbedder
 from cairn.learnlog import Offset, SessionEnded
 from cairn.store import KV, SQLiteKV, open_store, ordered

@@ -21,8 +21,9 @@ from ._params import Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
-    from ..copilot._analyze import AnalyzeCounts, ModelStats
+    from ..copilot._analyze import AnalyzeCounts
     from ..copilot._learn import LearnCounts
+    from ..copilot._traces import ModelStats
     from ..store import KV
 
 store_option = click.option(
@@ -163,7 +164,7 @@ def stats(store_url: str | None, as_json: bool) -> None:
     """How each model's suggestions fared: shown, accepted, run as suggested, edited
     (and by how many tokens), not run. The learning log is analyzed first."""
     from ..copilot._analyze import Analyzer
-    from ..copilot._analyze import stats as model_stats
+    from ..copilot._traces import stats as model_stats
 
     with _store(store_url, read_only=True) as kv:
         Analyzer(kv, _log_dir()).run()

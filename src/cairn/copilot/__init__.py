@@ -1,9 +1,14 @@
 """The copilot: next-cell suggestions from a notebook with its outputs, learning from
 what people ran, and an evaluation of both.
 
-- `_context`: notebook → prompt (outputs included, UI metadata dropped, token budgets)
+- `_cells`, `_vscode`, `_executions`: a runbook, a VS Code / Runme document and the
+  learning log's outputs → the cells a prompt sees (UI metadata dropped)
+- `_budget`, `_render`, `_window`, `_prompt`: those cells and learned examples → the
+  prompt (token budgets, outputs shortened, the cells nearest the cursor first)
 - `_suggest`: the model's reply → suggested cells; `suggestion.*` learning events
-- `_analyze`, `_learn`, `_examples`: learning log → traces → examples → retrieval
+- `_logscan`: reading the learning log fast from a stored offset
+- `_analyze` (`_traces`, `_edits`), `_learn`, `_examples`: learning log → traces →
+  examples → retrieval
 - `_metrics`, `_dataset`, `_eval`: the offline evaluation (`cairn eval`)
 """
 

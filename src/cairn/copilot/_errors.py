@@ -10,3 +10,7 @@ class CopilotError(Exception):
 
 class ContextError(CopilotError):
     """The prompt cannot be built: a budget too small for even the instructions."""
+
+
+class AnalyzeError(CopilotError):
+    """The analyzer's state in the store cannot be used."""

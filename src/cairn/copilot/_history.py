@@ -5,7 +5,7 @@ log incrementally, so that a suggestion reads a few keys instead of the whole lo
 `OutputHistory.update()` applies the executions logged since its stored offset (under the
 store lock `copilot.history`, in one fenced batch per `COMMIT_EVERY` events);
 `executions(notebook)` returns the notebook's latest executions by cell id and by cell
-name, the shape `_context.attach_executions` matches cells against. A cell without an
+name, the shape `_executions.attach_executions` matches cells against. A cell without an
 `id` attribute gets a new id in every process, so when a cell name's latest execution
 moves to a new id, the entry of the old id is dropped: entries stay bounded by the cells
 of a notebook, not by how often they ran.
@@ -28,14 +28,15 @@ import orjson
 
 from ..learnlog._reader import Offset
 from ..store import KV, Fence, LockTimeoutError, ordered
-from ._analyze import AnalyzeError, Event, LogScan, decode_line, load_offset
+from ._errors import AnalyzeError
+from ._logscan import Event, LogScan, decode_line, load_offset
 
 log = logging.getLogger(__name__)
 
 LOCK = "copilot.history"
 COMMIT_EVERY = 20_000  # events per batch
 LOCK_WAIT = 2.0  # seconds a reader waits for another process's update before reading as is
-# What a prompt needs of an execution (see _context._with_execution).
+# What a prompt needs of an execution (see _executions._with_execution).
 FIELDS = (
     "type",
     "time",

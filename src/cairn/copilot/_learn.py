@@ -48,17 +48,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..learnlog._reader import Offset
 from ..store import KV, Fence, ordered
-from ._analyze import (
-    AnalyzeCounts,
-    AnalyzeError,
-    Analyzer,
-    Event,
-    LogScan,
-    decode_head,
-    load_offset,
-    normalize,
-    seconds_between,
-)
+from ._analyze import AnalyzeCounts, Analyzer
+from ._edits import normalize
+from ._errors import AnalyzeError
+from ._logscan import Event, LogScan, decode_head, load_offset, seconds_between
 from ._situation import example_at
 from ._types import ContextCell, Example
 
