@@ -29,7 +29,7 @@ from ._suggest import Settings, SuggestError, prepare, suggest
 from ._types import ContextCell, Example, Suggestion, SuggestResult
 
 if TYPE_CHECKING:
-    from ._context import Prompt
+    from ._prompt import Prompt
 
 EXAMPLES = 6  # retrieved by title and prose
 SEQUENCES = 6  # learned after a command like the last one
