@@ -64,6 +64,10 @@ class SuggestError(CopilotError):
     """No usable suggestion: the model failed, timed out or answered without a cell."""
 
 
+class SuggestTimeout(SuggestError):
+    """The model did not answer within the time it was given."""
+
+
 def parse_reply(text: str, *, prefill: str = "", language: str = "sh") -> list[Suggestion]:
     """The suggested cells in a reply (see the module docstring for the rules)."""
     from ..notebook import parse
@@ -161,7 +165,7 @@ async def _one(
     try:
         await asyncio.wait_for(read(), timeout)
     except TimeoutError:
-        raise SuggestError(
+        raise SuggestTimeout(
             f"{model.provider}:{model.name} did not answer within {timeout:g}s"
         ) from None
     except LLMError as exc:
