@@ -100,3 +100,30 @@ def test_no_learning_logs_writes_nothing(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert not (config / "logs").exists() or not list((config / "logs").glob("*.jsonl"))
+
+
+def test_a_suggestion_event_of_schema_1_still_reads_with_its_new_fields_unknown() -> None:
+    """Schema 2 added `source`, `sources` and `confidence` to `suggestion.generated`;
+    events written before carry none of them and stay valid."""
+    from cairn.learnlog import SuggestionGenerated
+
+    old = {
+        "type": "suggestion.generated",
+        "schema": 1,
+        "event_id": "01HF7B0KJH9FJZR3CM4C3VE08B",
+        "time": "2026-01-01T00:00:00.000Z",
+        "session_id": None,
+        "trace_id": "t1",
+        "model": "openai:x",
+        "notebook_path": None,
+        "after_cell_id": None,
+        "cells": [{"id": "c1", "kind": "code", "language": "sh", "source": "ls\n"}],
+        "latency_ms": 12,
+    }
+    event = validate(old)
+    assert isinstance(event, SuggestionGenerated)
+    assert (event.source, event.sources, event.confidence) == ("", [], None)
+    golden = json.loads(GOLDEN.read_text())
+    assert golden["schema_version"] == SCHEMA_VERSION == 2
+    fields = golden["events"]["suggestion.generated"]["properties"]
+    assert {"source", "sources", "confidence"} <= set(fields)

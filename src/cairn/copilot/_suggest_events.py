@@ -23,6 +23,9 @@ def generated_event(
             for c in result.cells
         ],
         latency_ms=result.latency_ms,
+        source=result.source,
+        sources=list(result.sources),
+        confidence=round(result.confidence, 4),
     )
 
 

@@ -19,7 +19,9 @@ from typing import Any, ClassVar, Literal
 
 from ..notebook import new_ulid
 
-SCHEMA_VERSION = 1
+# 2: `suggestion.generated` says which candidate source proposed the suggestion and how
+# confident the ranker was (`source`, `sources`, `confidence`).
+SCHEMA_VERSION = 2
 # Bounds on what one event carries of a cell's output (head and tail are kept).
 MAX_OUTPUT_CHARS = 64 * 1024
 
@@ -121,6 +123,10 @@ class SuggestionGenerated(Event):
     after_cell_id: str | None = None
     cells: list[SuggestedCell] = field(default_factory=list)
     latency_ms: int = 0
+    # Since schema 2 (events written before carry none of these):
+    source: str = ""  # the candidate source that proposed it: example, sequence, runbook, model
+    sources: list[str] = field(default_factory=list)  # every source that proposed it
+    confidence: float | None = None  # the ranker's chance that it is exactly right
 
 
 @dataclass(frozen=True, kw_only=True)
