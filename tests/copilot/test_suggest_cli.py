@@ -97,6 +97,8 @@ def test_the_model_sees_both_cells_outputs_and_exit_codes(
     (result,) = json.loads(out.stdout)
     code = [c for c in result["cells"] if c["kind"] == "code"]
     assert code[0]["source"] == "sudo logrotate -f /etc/logrotate.conf\n"
+    assert result["source"] == "model" and result["sources"] == ["model"]
+    assert 0 < result["confidence"] < 1 and result["confident"] is False  # nothing learned
 
     # What the model actually received, as the debug recorder stored it.
     run_id = out.stderr.split("recorded run ")[1].split()[0]
@@ -113,23 +115,22 @@ def test_the_model_sees_both_cells_outputs_and_exit_codes(
     assert "Now clean up." in prompt
 
 
-def test_accept_inserts_the_cell_with_an_id_and_logs_it(
+def test_accept_refuses_a_suggestion_below_the_threshold_unless_forced(
     tmp_path: Path, fake: FakeOpenAI, ran: Path
 ) -> None:
-    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
     before = ran.read_text()
-    out = _cairn(
-        tmp_path,
-        "suggest",
-        str(ran),
-        "-m",
-        "openai:x",
-        "--after",
-        "big-dirs",
-        "--accept",
-        env=_env(fake),
-    )
+    args = ("suggest", str(ran), "-m", "openai:x", "--after", "big-dirs", "--accept")
+    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
+    refused = _cairn(tmp_path, *args, env=_env(fake))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "suggestion 1 (from the model) has confidence 0." in refused.stderr
+    assert "below 0.20: not inserted (--force inserts it anyway)" in refused.stderr
+    assert ran.read_text() == before
+
+    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
+    out = _cairn(tmp_path, *args, "--force", env=_env(fake))
     assert out.returncode == 0, out.stderr
+    assert "inserted suggestion 1" in out.stderr
     after = ran.read_text()
     assert "sudo journalctl --vacuum-size=200M" in after
     head, tail = after.split("sudo journalctl --vacuum-size=200M")
@@ -138,12 +139,31 @@ def test_accept_inserts_the_cell_with_an_id_and_logs_it(
     events = [e for _, e in read_events(tmp_path / "cfg" / "logs")]
     generated = [e for e in events if e["type"] == "suggestion.generated"]
     accepted = [e for e in events if e["type"] == "suggestion.accepted"]
-    assert len(generated) == 1 and len(accepted) == 1
+    assert len(generated) == 2 and len(accepted) == 1  # both were generated, one accepted
     cell_id = accepted[0]["cell_id"]
     assert f'"id":"{cell_id}"' in after.replace(" ", "")
-    assert generated[0]["trace_id"] == accepted[0]["trace_id"]
-    assert generated[0]["model"] == "openai:x"
-    assert generated[0]["cells"][-1]["id"] == cell_id
+    assert generated[1]["trace_id"] == accepted[0]["trace_id"]
+    assert generated[1]["model"] == "openai:x"
+    assert generated[1]["cells"][-1]["id"] == cell_id
+    assert generated[1]["source"] == "model" and generated[1]["confidence"] < 0.2
+
+
+def test_without_a_good_enough_suggestion_it_says_so_plainly(
+    tmp_path: Path, fake: FakeOpenAI, ran: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
+    out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", env=_env(fake))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""  # no junk presented as a suggestion
+    assert "cairn: no suggestion good enough: the best, from the model, has confidence 0." in (
+        out.stderr
+    )
+    assert "(a suggestion needs 0.20); --force shows it" in out.stderr
+    fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
+    forced = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--force", env=_env(fake))
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.startswith("--- suggestion 1 (from the model, confidence 0.")
+    assert "below the threshold)\n```sh\nsudo journalctl --vacuum-size=200M\n```" in forced.stdout
 
 
 @pytest.mark.parametrize(
@@ -168,7 +188,10 @@ def test_a_model_that_answers_garbage_changes_nothing(
     before = ran.read_text()
     out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--accept", env=_env(fake))
     assert out.returncode == 2
-    assert "without a code cell" in out.stderr and "Traceback" not in out.stderr
+    assert "the model proposed nothing: openai:x answered without a code cell" in out.stderr
+    # What is left (the runbook's own cells) is not good enough to insert.
+    assert "(from an earlier cell of this runbook)" in out.stderr
+    assert "not inserted" in out.stderr and "Traceback" not in out.stderr
     assert ran.read_text() == before
 
 
@@ -203,7 +226,9 @@ def test_an_accepted_suggestion_run_as_suggested_shows_in_stats(
 ) -> None:
     fake.script.append(Behaviour(text="```sh\necho rotated\n```"))
     fake.script.append(Behaviour(text="```sh\necho never-run\n```"))
-    out = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--accept", env=_env(fake))
+    out = _cairn(
+        tmp_path, "suggest", str(ran), "-m", "openai:x", "--accept", "--force", env=_env(fake)
+    )
     assert out.returncode == 0, out.stderr
     cell_id = ran.read_text().split('"id":"')[1].split('"')[0]
     shown_only = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", env=_env(fake))
@@ -258,7 +283,103 @@ def test_a_model_that_does_not_answer_in_time_changes_nothing(
         env=_env(fake),
     )
     assert out.returncode == 2
-    assert "did not answer within 0.5s" in out.stderr and "Traceback" not in out.stderr
+    assert "the model proposed nothing: openai:x did not answer within 0.5s" in out.stderr
+    assert "not inserted" in out.stderr and "Traceback" not in out.stderr
     assert ran.read_text() == before
     events = [e for _, e in read_events(tmp_path / "cfg" / "logs")]
-    assert not [e for e in events if e["type"].startswith("suggestion.")]
+    assert not [e for e in events if e["type"] == "suggestion.accepted"]
+    generated = [e for e in events if e["type"] == "suggestion.generated"]
+    assert [e["source"] for e in generated] == ["runbook"]  # what was left, not the model's
+
+
+TRIAGE = """# Disk triage
+
+Find out which mount is full.
+
+```sh {"name":"mounts","interactive":"false"}
+printf 'Filesystem Use%%\\n/dev/sda1 97%%\\n'
+```
+
+Then what is big in /var.
+
+```sh {"name":"big-dirs","interactive":"false"}
+echo "4.0G /var/log"
+```
+
+Rotate the logs that grew.
+
+```sh {"name":"rotate","interactive":"false"}
+echo "rotated /var/log/syslog"
+```
+
+Check the mount again.
+
+```sh {"name":"check","interactive":"false"}
+printf 'Filesystem Use%%\\n/dev/sda1 61%%\\n'
+```
+"""
+
+
+@pytest.fixture
+def learned(tmp_path: Path) -> Path:
+    """TRIAGE run through and learned (the hash embedder: no model to load); a new
+    runbook at its second step, where the learned next step applies."""
+    done = tmp_path / "done.md"
+    done.write_text(TRIAGE)
+    ran = _cairn(tmp_path, "run", "--all", "--file", str(done))
+    assert ran.returncode == 0, ran.stderr
+    learn = _cairn(tmp_path, "learn", "--embedder", "hash")
+    assert learn.returncode == 0 and "learned 3 examples" in learn.stdout, learn.stdout
+    fresh = tmp_path / "fresh.md"
+    fresh.write_text(TRIAGE.split("Then what is big")[0] + "Then what is big in /var.\n")
+    return fresh
+
+
+def test_a_learned_example_is_confident_and_accept_inserts_it(
+    tmp_path: Path, fake: FakeOpenAI, learned: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\ndf -h\n```"))
+    out = _cairn(
+        tmp_path, "suggest", str(learned), "-m", "openai:x", "--json", "--n", "3", env=_env(fake)
+    )
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    texts = [r["cells"][-1]["source"] for r in results]
+    assert len(results) == 3 and len(set(texts)) == 3  # distinct
+    best = results[0]
+    assert texts[0] == 'echo "4.0G /var/log"\n'
+    assert best["source"] == "example" and "example" in best["sources"]
+    assert best["confident"] is True and best["confidence"] >= 0.2
+    assert [r["confidence"] for r in results] == sorted(
+        (r["confidence"] for r in results), reverse=True
+    )
+    assert "df -h\n" in texts  # the model's own cell is among them, ranked
+
+    fake.script.append(Behaviour(text="```sh\ndf -h\n```"))
+    accepted = _cairn(
+        tmp_path, "suggest", str(learned), "-m", "openai:x", "--accept", env=_env(fake)
+    )
+    assert accepted.returncode == 0, accepted.stderr  # good enough: no --force needed
+    assert learned.read_text().rstrip().endswith('echo "4.0G /var/log"\n```')
+
+    # Each suggestion.generated event names its source and confidence, as shown.
+    events = [e for _, e in read_events(tmp_path / "cfg" / "logs")]
+    generated = [e for e in events if e["type"] == "suggestion.generated"]
+    assert [(e["source"], e["sources"], e["confidence"]) for e in generated[:3]] == [
+        (r["source"], r["sources"], r["confidence"]) for r in results
+    ]
+    assert generated[-1]["source"] == "example" and generated[-1]["confidence"] >= 0.2
+
+
+def test_n_says_how_many_distinct_suggestions_it_found(
+    tmp_path: Path, fake: FakeOpenAI, learned: Path
+) -> None:
+    fake.script.append(Behaviour(text="```sh\ndf -h\n```"))
+    out = _cairn(tmp_path, "suggest", str(learned), "-m", "openai:x", "--n", "5", env=_env(fake))
+    assert out.returncode == 0, out.stderr
+    shown = out.stdout.count("--- suggestion ")
+    assert 1 < shown < 5
+    assert f"cairn: found {shown} distinct suggestions of the 5 asked for" in out.stderr
+    assert out.stdout.startswith("--- suggestion 1 (from a learned example, confidence 0.")
+    fences = [block.split("\n", 1)[1] for block in out.stdout.split("```sh\n")[1:]]
+    assert len(set(fences)) == shown
