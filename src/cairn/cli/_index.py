@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ import click
 
 from ._app import app
 from ._params import Count
+from ._progress import bar, spinner
 
 if TYPE_CHECKING:
     from ..index import Embedder, SkippedFile, VectorIndex
@@ -117,7 +118,8 @@ def add(
     with _store(store_url) as kv:
         chosen, index = _embedder(kv, embedder, base_url, model, rebuild=rebuild)
         try:
-            report = add_markdown(kv, index, files, strict=strict)
+            with spinner("cairn: reading the docs…"):
+                report = add_markdown(kv, index, files, strict=strict)
         except UnreadableFilesError as exc:
             _warn_skipped(exc.skipped, "")
             raise
@@ -125,7 +127,7 @@ def add(
         if rebuild:
             reset_embeddings(kv, index)
             index.model = chosen.name
-        with _progress_bar() as progress:
+        with bar("embedding") as progress:
             embedded = embed_docs(kv, chosen, index, batch_size=batch_size, progress=progress)
         index.maybe_save()
     skipped = len(report.skipped)
@@ -147,38 +149,6 @@ def add(
 def _warn_skipped(skipped: Iterable[SkippedFile], suffix: str) -> None:
     for item in skipped:
         print(f"cairn: warning: {item.path}: {item.reason}{suffix}", file=sys.stderr)
-
-
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[int, int], None]]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    if not console.is_terminal:  # a log or a pipe: no bar, and no blank line where it was
-        yield lambda done, total: None
-        return
-    bar = Progress(
-        TextColumn("embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-    task = bar.add_task("embedding", total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield update
 
 
 @index_app.command("search")
@@ -207,7 +177,8 @@ def search(
         matches = []
         if len(VectorIndex(kv, INDEX_NAME)):  # an empty index needs no model loaded
             chosen, index = _embedder(kv, embedder, base_url, model)
-            matches = index.search(chosen.embed([query])[0], k, exact=True if exact else None)
+            with spinner(f"cairn: searching with {chosen.name}…"):
+                matches = index.search(chosen.embed([query])[0], k, exact=True if exact else None)
         docs = Docs(kv)
         rows = []
         for match in matches:

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
@@ -18,6 +18,7 @@ import click
 
 from ._app import app
 from ._params import Finite
+from ._progress import spinner
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
@@ -127,7 +128,10 @@ def learn(
         index = ExampleIndex(kv, choose_embedder(kv, embedder))
 
         def one_pass(always: bool) -> None:
-            analyzed, learned = learn_once(kv, _log_dir(), index)
+            # The first pass loads the embedding model and may read a long log: a
+            # spinner says so; later passes of --follow are quick and stay quiet.
+            with spinner("cairn: learning from the log…") if always else nullcontext():
+                analyzed, learned = learn_once(kv, _log_dir(), index)
             if not always and not _changed(analyzed, learned):
                 return
             if as_json:
