@@ -5,6 +5,8 @@ it again; and the background worker's queue keeps only the newest position."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from websockets.sync.client import connect
 from cairn.llm._local import LocalModel
 from cairn.server._prefill import Prefill
 
-from .test_suggest_server import TOKEN, Server
+from .test_suggest_server import CAIRN, TOKEN, Server, _wait
 
 RUNBOOK = """# Check the payments service
 
@@ -90,6 +92,48 @@ def test_without_prefill_the_suggestion_reads_its_prompt(local_server: Server) -
     assert local_server.app.state.cairn.prefill is None
     suggestion = _suggestion(local_server, "pods")
     assert suggestion["cached_tokens"] == 0 < suggestion["prompt_tokens"]
+
+
+LEARNED_FROM = RUNBOOK.replace(
+    "kubectl -n payments logs checkout-api-7d9f --since=15m",
+    'echo "GET /pay 502 upstream reset"',
+) + (
+    "\nRestart the pod.\n\n"
+    '```sh {"name":"restart","interactive":"false"}\necho "pod checkout-api-7d9f deleted"\n```\n'
+)
+
+
+def test_the_prefill_evaluates_the_prompt_with_its_learned_examples(tmp_path: Path) -> None:
+    """The prefill builds its prompt as the suggestion does, adapted learned examples
+    included: the suggestion finds every token of it evaluated."""
+    cfg = tmp_path / "cfg"
+    (tmp_path / "earlier.md").write_text(LEARNED_FROM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    for args in (
+        ["run", "--all", "--file", str(tmp_path / "earlier.md")],
+        ["learn", "--embedder", "hash"],
+    ):
+        done = subprocess.run(
+            [CAIRN, *args, "--config-dir", str(cfg)], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+    root = tmp_path / "books"
+    root.mkdir()
+    (root / "worker.md").write_text(RUNBOOK)
+    server = Server(root, cfg, model="local", prefill=True)
+    try:
+        learning = server.app.state.cairn.learning
+        assert learning is not None and _wait(lambda: learning.ready, 30)
+        LocalModel()._load().llm.reset()
+        _run(server, "pods")
+        prefill = server.app.state.cairn.prefill
+        assert prefill is not None and prefill.wait_idle(60)
+        assert (prefill.stats.runs, prefill.stats.failures) == (1, 0), prefill.stats
+        suggestion = _suggestion(server, "pods")
+    finally:
+        server.close()
+    assert suggestion["examples"] > 0
+    assert suggestion["prompt_tokens"] == suggestion["cached_tokens"] > 50
 
 
 def _ready(model: object) -> SimpleNamespace:

@@ -170,13 +170,14 @@ def test_a_suggestion_streams_as_events_and_is_logged(
     status, events = server.suggest(path="worker.md")
     assert status == 200
     kinds = [k for k, _ in events]
-    assert kinds[0] == "text" and kinds[-2:] == ["suggestion", "done"]
-    streamed = "".join(d["text"] for k, d in events if k == "text")
-    assert "kubectl rollout restart" in streamed
+    assert kinds == ["suggestion", "done"]  # n=1: the best candidate
     (suggestion,) = [d for k, d in events if k == "suggestion"]
     code = [c for c in suggestion["cells"] if c["kind"] == "code"]
     assert code[0]["source"] == "kubectl rollout restart deploy/queue-worker\n"
     assert suggestion["model"] == "openai:gpt-4o-mini"
+    assert suggestion["source"] == "model" and suggestion["sources"] == ["model"]
+    assert 0 < suggestion["confidence"] < 1
+    assert suggestion["confident"] is (suggestion["confidence"] >= events[-1][1]["threshold"])
     prompt = _prompt(fake)
     assert "Restart it." in prompt and "Check the worker's pods first." in prompt
 
@@ -186,6 +187,31 @@ def test_a_suggestion_streams_as_events_and_is_logged(
     assert generated["trace_id"] == suggestion["trace_id"]
     assert generated["notebook_path"] == str((tmp_path / "books" / "worker.md").resolve())
     assert generated["cells"][-1]["id"] == code[0]["id"]
+    assert generated["source"] == "model" and generated["sources"] == ["model"]
+    assert generated["confidence"] == suggestion["confidence"]
+
+
+def test_the_model_alone_is_not_confident_and_done_says_so_plainly(
+    make_server: Callable[..., Server], fake: FakeOpenAI
+) -> None:
+    """Nothing learned: the model's cell and the runbook's earlier cells are the only
+    candidates, none good enough to show; every one is sent, distinct, with its flag."""
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\nkubectl rollout restart deploy/queue-worker\n```"))
+    status, events = server.suggest(path="worker.md", n=5)
+    assert status == 200
+    suggestions = [d for k, d in events if k == "suggestion"]
+    kind, done = events[-1]
+    assert kind == "done"
+    texts = [d["cells"][-1]["source"] for d in suggestions]
+    assert len(texts) == len(set(texts)) == done["found"] == 3  # the model's, 2 runbook cells
+    assert [d["source"] for d in suggestions].count("runbook") == 2
+    assert not any(d["confident"] for d in suggestions) and done["confident"] is False
+    best = suggestions[0]
+    assert done["message"] == (
+        "no suggestion good enough: the best, from the model, has confidence"
+        f" {best['confidence']:.2f} (a suggestion needs {done['threshold']:.2f})"
+    )
 
 
 def test_outputs_of_cells_run_before_reach_the_model(
@@ -339,6 +365,9 @@ def test_the_token_is_required(make_server: Callable[..., Server]) -> None:
         assert client.post("/v1/suggest", json={"path": "worker.md"}).status_code == 401
 
 
+PROSE_ONLY = "# Restart the queue worker\n\nNothing has run yet: what first?\n"
+
+
 @pytest.mark.parametrize(
     ("behaviour", "timeout", "status", "message"),
     [
@@ -348,7 +377,36 @@ def test_the_token_is_required(make_server: Callable[..., Server]) -> None:
         (Behaviour(text="```sh\nls\n```", first_token_delay=3.0), 0.5, 504, "did not answer"),
     ],
 )
-def test_a_failing_model_ends_the_stream_with_an_error_and_the_server_goes_on(
+def test_a_failing_model_with_nothing_else_ends_the_stream_with_an_error(
+    make_server: Callable[..., Server],
+    fake: FakeOpenAI,
+    tmp_path: Path,
+    behaviour: Behaviour,
+    timeout: float,
+    status: int,
+    message: str,
+) -> None:
+    """No code cell before the cursor and nothing learned: the model is the only source."""
+    (tmp_path / "books" / "prose.md").write_text(PROSE_ONLY)
+    server = make_server()
+    fake.script.append(behaviour)
+    got, events = server.suggest(path="prose.md", timeout=timeout)
+    assert got == 200
+    kind, data = events[-1]
+    assert kind == "error" and data["status"] == status and message in data["message"], events
+    fake.script.append(Behaviour(text="```sh\nkubectl get pods -n queue\n```"))
+    again, events = server.suggest(path="worker.md")
+    assert again == 200 and events[-1][0] == "done"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "timeout", "status", "message"),
+    [
+        (Behaviour(kind="status", status=400), 30.0, 502, "400"),
+        (Behaviour(text="```sh\nls\n```", first_token_delay=3.0), 0.5, 504, "did not answer"),
+    ],
+)
+def test_a_failing_model_leaves_the_other_candidates_and_done_says_why(
     make_server: Callable[..., Server],
     fake: FakeOpenAI,
     behaviour: Behaviour,
@@ -358,13 +416,51 @@ def test_a_failing_model_ends_the_stream_with_an_error_and_the_server_goes_on(
 ) -> None:
     server = make_server()
     fake.script.append(behaviour)
-    got, events = server.suggest(path="worker.md", timeout=timeout)
+    got, events = server.suggest(path="worker.md", timeout=timeout, n=3)
     assert got == 200
-    kind, data = events[-1]
-    assert kind == "error" and data["status"] == status and message in data["message"], events
-    fake.script.append(Behaviour(text="```sh\nkubectl get pods -n queue\n```"))
-    again, events = server.suggest(path="worker.md")
-    assert again == 200 and events[-1][0] == "done"
+    kind, done = events[-1]
+    assert kind == "done", events
+    assert done["model_error"]["status"] == status and message in done["model_error"]["message"]
+    suggestions = [d for k, d in events if k == "suggestion"]
+    assert [d["source"] for d in suggestions] == ["runbook", "runbook"]
+    assert done["confident"] is False and "no suggestion good enough" in done["message"]
+
+
+def test_the_servers_model_calls_are_recorded_when_recording_is_on(
+    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "cairn.toml").write_text("[debug]\nrecord = true\n")
+    server = make_server()
+    fake.script.append(Behaviour(text="```sh\nredis-cli -h redis ping\n```"))
+    status, events = server.suggest(path="worker.md")
+    assert status == 200 and events[-1][0] == "done", events
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+
+    def runs() -> list[dict[str, Any]]:
+        out = subprocess.run(
+            [CAIRN, "debug", "runs", "--json", "--config-dir", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr
+        return [json.loads(line) for line in out.stdout.splitlines()]  # one run a line
+
+    assert _wait(lambda: runs(), 30), "no run recorded"
+    (run,) = runs()
+    assert run["kind"] == "suggestion"
+    tree = subprocess.run(
+        [CAIRN, "debug", "export", run["id"], "--config-dir", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert "redis-cli -h redis ping" in tree.stdout  # the reply, as the model sent it
+    assert "Check the worker's pods first." in tree.stdout  # the prompt
 
 
 def test_the_background_learner_feeds_examples_into_the_prompt(

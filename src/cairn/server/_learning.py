@@ -1,6 +1,7 @@
 """The server's copilot memory: a background thread that analyzes the learning log and
 learns examples from it (`cairn.copilot`'s analyzer and learner, every few seconds), and
-the retrieval of those examples for `POST /v1/suggest`. Without `background`, the thread
+the memory `POST /v1/suggest` recalls them from (`search` by meaning, `following` a
+command: a `cairn.copilot.Memory`). Without `background`, the thread
 only loads the embedder of examples learned elsewhere (`cairn learn`).
 
 The thread opens its own store connection and loads the embedder (the local model takes
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,6 +94,11 @@ class Learning:
         finally:
             kv.close()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the embedder is loaded: until then, suggestions go without examples."""
+        return self._embedder is not None
+
     def _passed(self, *_: object) -> None:
         self.passes += 1
         self.error = None
@@ -99,9 +106,23 @@ class Learning:
     def _failed(self, exc: Exception) -> None:
         self.error = f"{type(exc).__name__}: {exc}"
 
-    def examples(self, query: str) -> list[Example]:
+    def search(self, query: str, *, k: int = 3) -> list[Example]:
         """The learned examples for `query` (none while the embedder loads). Blocking:
-        call it from a worker thread.
+        call it from a worker thread. With `following`, this is the server's memory for
+        suggestions (`cairn.copilot.Memory`)."""
+        if not query.strip():
+            return []
+        return self._with_index(lambda index: index.search(query, k=k))
+
+    def following(self, command: str, *, k: int = 8) -> list[Example]:
+        """The examples learned right after a command like `command` (none while the
+        embedder loads). Blocking: call it from a worker thread."""
+        if not command.strip():
+            return []
+        return self._with_index(lambda index: index.following(command, k=k))
+
+    def _with_index(self, call: Callable[[ExampleIndex], list[Example]]) -> list[Example]:
+        """`call` on the index; [] while the embedder loads.
 
         One index serves every request: it loads the examples' vectors once (10k take
         ~0.2 s) and then only catches up on what was learned since, so a search costs
@@ -110,13 +131,13 @@ class Learning:
         from ..store import open_store
 
         embedder = self._embedder
-        if embedder is None or not query.strip():
+        if embedder is None:
             return []
         with self._index_lock:
             if self._index is None:
                 self._index = ExampleIndex(open_store(self.store_url), embedder, owns_store=True)
             try:
-                return self._index.search(query)
+                return call(self._index)
             except BaseException:
                 self._close_index()  # a store that failed: reopened on the next request
                 raise

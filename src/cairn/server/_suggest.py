@@ -1,17 +1,27 @@
 """`POST /v1/suggest`: next-cell suggestions, streamed as server-sent events.
 
 The body names a runbook under the server's root (`path`) or carries a VS Code / Runme
-notebook (`notebook`, outputs included). The reply is `text/event-stream`:
+notebook (`notebook`, outputs included). The suggestion is `cairn.copilot`'s
+`prepare_next` and `suggest_next`, as for `cairn suggest`: candidates from learned
+examples, from what usually follows, from the runbook and from the model, ranked, each
+with a confidence. The reply is `text/event-stream`:
 
-    event: text        data: {"text": "…"}                  the reply as it is written
     event: suggestion  data: {"trace_id", "model", "latency_ms", "examples",
-                              "prompt_tokens", "cached_tokens", "cells": [...]}
-    event: error       data: {"status": 502|504, "message": "…"}   the model failed
-    event: done        data: {}
+                              "prompt_tokens", "cached_tokens", "source", "sources",
+                              "confidence", "confident", "cells": [...]}   best first
+    event: done        data: {"confident", "threshold", "found", "message"?,
+                              "model_error"?: {"status", "message"}}
+    event: error       data: {"status": 502|504, "message": "…"}   no suggestion at all
 
-Bad requests (unknown file or cell, cursor past the end) are refused with a 4xx before
-the stream starts. A model that fails or times out ends the stream with an `error`
-event; the server keeps serving. Every suggestion is logged as `suggestion.generated`.
+`confident` says whether a suggestion (in `done`: the best) reaches the threshold a
+person should be shown (`threshold`); when the best does not, `done` carries the plain
+`message` a client shows instead. `found` may be fewer than the `n` asked for: only
+distinct suggestions are sent. A model that fails while other candidates remain is
+reported in `done` (`model_error`: 504 when it did not answer in time, else 502); with
+no candidate left it ends the stream with an `error` event. Bad requests (unknown file
+or cell, cursor past the end) are refused with a 4xx before the stream starts; the
+server keeps serving. Every suggestion is logged as `suggestion.generated`, and the
+model's calls go through the debug recorder when recording is on.
 """
 
 from __future__ import annotations
@@ -20,8 +30,8 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +47,10 @@ from ._runbooks import load_runbook, lookup_cell
 from ._state import ServerState
 
 if TYPE_CHECKING:
-    from ..copilot._context import Prompt
+    from ..copilot import ContextCell, Prepared, Suggested, SuggestError, SuggestResult
     from ..llm import Model
     from ..llm._config import LLMConfig
+    from ..store import KV
 
 log = logging.getLogger("cairn.server")
 
@@ -52,7 +63,7 @@ class SuggestRequest(BaseModel):
     after: str | None = Field(
         None, description="Suggest after this cell: a name or id (path), or a cell index."
     )
-    n: int = Field(1, ge=1, le=5, description="Alternatives to generate.")
+    n: int = Field(1, ge=1, le=5, description="Distinct suggestions to send, at most.")
     model: str | None = Field(
         None,
         description="A model the server offers, by name (default: the server's);"
@@ -66,9 +77,9 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, str | None]:
-    """The context cells, the cursor and the notebook's path (for the event)."""
-    from ..copilot._context import cells_from_notebook, cells_from_vscode
+def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[ContextCell], int, Path | None]:
+    """The context cells, the cursor and the notebook's file (for outputs and the event)."""
+    from ..copilot import cells_from_notebook, cells_from_vscode
 
     if (body.path is None) == (body.notebook is None):
         raise ApiError(422, "give exactly one of `path` and `notebook`")
@@ -89,124 +100,127 @@ def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[Any], int, st
     cursor = len(cells)
     if body.after is not None:
         cursor = nb.cells.index(lookup_cell(nb, body.after, body.path)) + 1
-    return cells, cursor, str(full)
+    return cells, cursor, full
 
 
-def _with_outputs(state: ServerState, cells: list[Any], path: str) -> list[Any]:
-    """The cells with their latest outputs from the learning log (kept up to date in the
-    store); the cells as they are when the store fails (logged: a suggestion without
-    outputs beats none). Blocking: call it from a worker thread."""
-    from ..copilot._context import attach_executions
-    from ..copilot._history import executions_for
+@contextmanager
+def _outputs_store(state: ServerState, wanted: bool) -> Iterator[KV | None]:
+    """The store that keeps the outputs of executed cells, for one request; None when
+    there is none or it cannot be opened (logged: a suggestion without outputs beats
+    none)."""
     from ..store import open_store
 
-    url, config_dir = state.config.store_url(), state.config.config_dir
-    if url is None or config_dir is None:
-        return cells
+    url = state.config.store_url()
+    if not wanted or url is None or state.config.config_dir is None:
+        yield None
+        return
     try:
         kv = open_store(url)
-        try:
-            return attach_executions(cells, executions_for(kv, config_dir / "logs", Path(path)))
-        finally:
-            kv.close()
     except Exception as exc:
         log.warning("suggest: no outputs (%s: %s)", type(exc).__name__, exc)
-        return cells
-
-
-def _examples(state: ServerState, cells: list[Any], cursor: int) -> list[Any]:
-    """Learned examples for this position: none while the embedder loads or when the
-    search fails (logged; a suggestion without examples beats none)."""
-    from ..copilot import query_text
-
-    if state.learning is None:
-        return []
+        yield None
+        return
     try:
-        return state.learning.examples(query_text(cells, cursor))
-    except Exception as exc:
-        log.warning("suggest: no examples (%s: %s)", type(exc).__name__, exc)
-        return []
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything a suggestion needs before the model is called."""
-
-    model: Model
-    cells: list[Any]
-    cursor: int
-    path: str | None  # the runbook's file, for the event (None for a posted notebook)
-    examples: list[Any]
-    prompt: Prompt
+        yield kv
+    finally:
+        kv.close()
 
 
 def prepare_suggestion(state: ServerState, body: SuggestRequest) -> Prepared:
     """The cells, outputs, examples and prompt of a request; ApiError (4xx) for bad input.
     Blocking (files, the store, the embedder, the tokenizer): call it from a thread. The
     speculative prefill (`_prefill`) builds its prompt here too, so both get the same."""
-    from ..copilot._errors import CopilotError
-    from ..copilot._suggest import prepare
+    from ..copilot import CopilotError, prepare_next
 
     try:
         with collector_paused():  # the notebook lives only inside: see collector_paused
             cells, cursor, path = _cells(state, body)
     except NotebookError as exc:
         raise ApiError(400, str(exc)) from None
-    if path is not None and body.outputs:
-        cells = _with_outputs(state, cells, path)
     model = _model(state, body.model)
-    examples = _examples(state, cells, cursor)
-    try:
-        prompt = prepare(model, cells, cursor, examples)
-    except CopilotError as exc:
-        raise ApiError(400, str(exc)) from None
-    return Prepared(model, cells, cursor, path, examples, prompt)
+    config_dir = state.config.config_dir
+    with _outputs_store(state, path is not None and body.outputs) as kv:
+        try:
+            return prepare_next(
+                model,
+                cells,
+                cursor,
+                notebook=path,
+                store=kv,
+                log_dir=None if config_dir is None else config_dir / "logs",
+                memory=state.learning,
+            )
+        except CopilotError as exc:
+            raise ApiError(400, str(exc)) from None
+
+
+def _failure(state: ServerState, exc: SuggestError) -> dict[str, Any]:
+    """A model's failure for clients: 504 when it did not answer in time, else 502."""
+    from ..copilot import SuggestTimeout
+
+    status = 504 if isinstance(exc, SuggestTimeout) else 502
+    return {"status": status, "message": state.public(str(exc))}
+
+
+def _suggestion(result: SuggestResult, examples: int) -> dict[str, Any]:
+    from ..copilot import good_enough
+
+    return {
+        "trace_id": result.trace_id,
+        "model": result.model,
+        "latency_ms": result.latency_ms,
+        "examples": examples,
+        "prompt_tokens": result.prompt_tokens,
+        "cached_tokens": result.cached_tokens,
+        "source": result.source,
+        "sources": list(result.sources),
+        "confidence": round(result.confidence, 4),
+        "confident": good_enough(result),
+        "cells": [c.__dict__ for c in result.cells],
+    }
+
+
+def _done(state: ServerState, suggested: Suggested) -> dict[str, Any]:
+    from ..copilot import THRESHOLD, not_good_enough
+
+    done: dict[str, Any] = {
+        "confident": suggested.confident,
+        "threshold": THRESHOLD,
+        "found": len(suggested.results),
+    }
+    if not suggested.confident:
+        done["message"] = not_good_enough(suggested.results[0])
+    if suggested.model_failure is not None:
+        done["model_error"] = _failure(state, suggested.model_failure)
+    return done
 
 
 def suggest_routes(router: APIRouter, state: ServerState) -> None:
     @router.post("/suggest", tags=["copilot"])
     async def suggest_route(body: SuggestRequest, request: Request) -> StreamingResponse:
         """Suggest the next cell(s), streamed as server-sent events (see above)."""
-        from ..copilot._suggest import Settings, SuggestError, suggest
-        from ..copilot._suggest_events import generated_event
+        from ..copilot import SuggestError, generated_event, suggest_next
 
-        ready = await asyncio.to_thread(prepare_suggestion, state, body)
-        model, cells, cursor, path = ready.model, ready.cells, ready.cursor, ready.path
-        examples, prompt = ready.examples, ready.prompt
+        prepared = await asyncio.to_thread(prepare_suggestion, state, body)
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def produce() -> None:
             try:
-                results = await suggest(
-                    model,
-                    cells,
-                    cursor,
-                    examples=examples,
-                    settings=Settings(n=body.n, timeout=body.timeout),
-                    on_text=lambda text: queue.put_nowait(_sse("text", {"text": text})),
-                    prompt=prompt,
-                )
-                after_id = cells[cursor - 1].id if cursor > 0 else None
-                for result in results:
+                suggested = await suggest_next(prepared, n=body.n, timeout=body.timeout)
+                examples = len(prepared.found) + len(prepared.following)
+                for result in suggested.results:
                     learnlog.emit(
-                        generated_event(result, notebook_path=path, after_cell_id=after_id),
+                        generated_event(
+                            result,
+                            notebook_path=prepared.notebook,
+                            after_cell_id=prepared.after_cell_id,
+                        ),
                         wait=False,
                     )
-                    data = {
-                        "trace_id": result.trace_id,
-                        "model": result.model,
-                        "latency_ms": result.latency_ms,
-                        "examples": len(examples),
-                        "prompt_tokens": result.prompt_tokens,
-                        "cached_tokens": result.cached_tokens,
-                        "cells": [c.__dict__ for c in result.cells],
-                    }
-                    queue.put_nowait(_sse("suggestion", data))
-                queue.put_nowait(_sse("done", {}))
+                    queue.put_nowait(_sse("suggestion", _suggestion(result, examples)))
+                queue.put_nowait(_sse("done", _done(state, suggested)))
             except SuggestError as exc:
-                status = 504 if "did not answer" in str(exc) else 502
-                message = state.public(str(exc))
-                queue.put_nowait(_sse("error", {"status": status, "message": message}))
+                queue.put_nowait(_sse("error", _failure(state, exc)))
             except Exception as exc:  # the stream ends cleanly; the server goes on
                 log.exception("suggest failed")
                 message = state.public(f"{type(exc).__name__}: {exc}")
@@ -250,9 +264,21 @@ def _model(state: ServerState, requested: str | None) -> Model:
                     " the server's cairn.toml [llm] tables configure more",
                 )
             spec = offered[requested]
-        return open_model(spec, config)
+        model = open_model(spec, config)
     except LLMError as exc:
         raise ApiError(400, str(exc)) from None
+    return _recorded(model, config_dir)
+
+
+def _recorded(model: Model, config_dir: Path | None) -> Model:
+    """The model, wrapped by the debug recorder when recording is on (`CAIRN_RECORD`, or
+    `[debug]` in the server's cairn.toml), as `cairn suggest --debug` records its calls.
+    A server without a config dir has nowhere configured to record into."""
+    from ..llm.recorder import record
+
+    if config_dir is None:
+        return model
+    return record(model, kind="suggestion", config_dir=config_dir)
 
 
 def _offered(config: LLMConfig, default: str) -> dict[str, str]:
