@@ -129,12 +129,40 @@ def fake() -> Iterator[FakeOpenAI]:
     server.close()
 
 
+# Learned first, so that the suggestion after `hello` is good enough to insert without
+# --force (a model's cell alone is below the confidence threshold): --force then only
+# overrides the read-only file.
+GREET = (
+    '# Greet\n\nSay hello.\n\n```sh {"name":"hello"}\necho hello\n```\n\n'
+    'Say goodbye.\n\n```sh {"name":"bye"}\necho bye\n```\n\n'
+    'Done.\n\n```sh {"name":"done"}\necho done\n```\n'
+)
+GREET_AGAIN = GREET.split('```sh {"name":"bye"}')[0]
+
+
+def _cairn_env(fake: FakeOpenAI) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CAIRN_"))}
+    return env | {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test-writes-0123456789"}
+
+
+def _learn_greet(tmp_path: Path, fake: FakeOpenAI) -> None:
+    (tmp_path / "greet.md").write_text(GREET)
+    for args in (("run", "--all", "--file", "greet.md"), ("learn", "--embedder", "hash")):
+        done = subprocess.run(
+            [CAIRN, *args, "--config-dir", str(tmp_path / "cfg")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=_cairn_env(fake),
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+
+
 def _suggest(
     tmp_path: Path, fake: FakeOpenAI, book: Path, *extra: str
 ) -> subprocess.CompletedProcess[str]:
-    fake.script.append(Behaviour(text="```sh\necho suggested\n```"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CAIRN_"))}
-    env |= {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test-writes-0123456789"}
+    fake.script.append(Behaviour(text="```sh\necho bye\n```"))
     return subprocess.run(
         [
             CAIRN,
@@ -142,7 +170,6 @@ def _suggest(
             str(book),
             "-m",
             "openai:x",
-            "--no-examples",
             "--accept",
             *extra,
             "--config-dir",
@@ -151,7 +178,7 @@ def _suggest(
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env=_cairn_env(fake),
         cwd=tmp_path,
     )
 
@@ -159,23 +186,24 @@ def _suggest(
 def test_suggest_accept_writes_through_a_symlink_and_respects_read_only(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:
+    _learn_greet(tmp_path, fake)
     real = tmp_path / "real.md"
-    real.write_text(BOOK)
+    real.write_text(GREET_AGAIN)
     os.chmod(real, 0o600)
     link = tmp_path / "book.md"
     link.symlink_to(real)
     accepted = _suggest(tmp_path, fake, link)
     assert accepted.returncode == 0, accepted.stderr
-    assert link.is_symlink() and "echo suggested" in real.read_text()
+    assert link.is_symlink() and real.read_text().count("echo bye") == 1
     assert _mode(real) == 0o600
-    before = real.read_text()
+    real.write_text(GREET_AGAIN)  # the same position again: the same suggestion
     os.chmod(real, 0o444)
     refused = _suggest(tmp_path, fake, link)
     assert refused.returncode == 2 and "read-only" in refused.stderr, refused.stderr
-    assert real.read_text() == before
+    assert real.read_text() == GREET_AGAIN
     forced = _suggest(tmp_path, fake, link, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert real.read_text().count("echo suggested") == 2 and _mode(real) == 0o444
+    assert real.read_text().count("echo bye") == 1 and _mode(real) == 0o444
 
 
 def test_eval_plot_refuses_a_read_only_file_unless_forced(cairn: Cairn, tmp_path: Path) -> None:

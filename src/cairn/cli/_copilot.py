@@ -54,14 +54,13 @@ def _prepare(
     """The suggestion's context: the outputs from the learning log (kept up to date in
     the store) and the learned examples (no embedder is loaded when none were learned)."""
     from ..copilot import cells_from_notebook, open_memory, prepare_next
-    from ..copilot._examples import default_store_path
     from ..store import open_store
 
     cells = cells_from_notebook(nb)
     if not outputs and not examples:
         return prepare_next(model, cells, cursor, notebook=file)
     # An explicit --store must exist: suggesting only reads it (a typo is not a new store).
-    kv: KV = open_store(store or default_store_path(), must_exist=store is not None)
+    kv: KV = open_store(store, must_exist=store is not None)  # None: the config dir's
     try:
         memory: Memory | None = open_memory(kv) if examples else None
         return prepare_next(
