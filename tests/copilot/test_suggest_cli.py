@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cairn.copilot._rank import THRESHOLD
 from cairn.learnlog import read_events
 
 from ..llm.fake_openai import Behaviour, FakeOpenAI
@@ -124,7 +125,7 @@ def test_accept_refuses_a_suggestion_below_the_threshold_unless_forced(
     refused = _cairn(tmp_path, *args, env=_env(fake))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "suggestion 1 (from the model) has confidence 0." in refused.stderr
-    assert "below 0.20: not inserted (--force inserts it anyway)" in refused.stderr
+    assert f"below {THRESHOLD:.2f}: not inserted (--force inserts it anyway)" in refused.stderr
     assert ran.read_text() == before
 
     fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
@@ -158,7 +159,7 @@ def test_without_a_good_enough_suggestion_it_says_so_plainly(
     assert "cairn: no suggestion good enough: the best, from the model, has confidence 0." in (
         out.stderr
     )
-    assert "(a suggestion needs 0.20); --force shows it" in out.stderr
+    assert f"(a suggestion needs {THRESHOLD:.2f}); --force shows it" in out.stderr
     fake.script.append(Behaviour(text="```sh\nsudo journalctl --vacuum-size=200M\n```"))
     forced = _cairn(tmp_path, "suggest", str(ran), "-m", "openai:x", "--force", env=_env(fake))
     assert forced.returncode == 0, forced.stderr
@@ -349,7 +350,7 @@ def test_a_learned_example_is_confident_and_accept_inserts_it(
     best = results[0]
     assert texts[0] == 'echo "4.0G /var/log"\n'
     assert best["source"] == "example" and "example" in best["sources"]
-    assert best["confident"] is True and best["confidence"] >= 0.2
+    assert best["confident"] is True and best["confidence"] >= THRESHOLD
     assert [r["confidence"] for r in results] == sorted(
         (r["confidence"] for r in results), reverse=True
     )
@@ -368,7 +369,7 @@ def test_a_learned_example_is_confident_and_accept_inserts_it(
     assert [(e["source"], e["sources"], e["confidence"]) for e in generated[:3]] == [
         (r["source"], r["sources"], r["confidence"]) for r in results
     ]
-    assert generated[-1]["source"] == "example" and generated[-1]["confidence"] >= 0.2
+    assert generated[-1]["source"] == "example" and generated[-1]["confidence"] >= THRESHOLD
 
 
 def test_n_says_how_many_distinct_suggestions_it_found(

@@ -12,24 +12,22 @@ when there are none, `SuggestError` (`SuggestTimeout` when the model ran out of 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._candidates import Candidates, from_examples
 from ._executions import attach_executions
 from ._history import executions_for
-from ._pipeline import PROMPT_EXAMPLES, Memory, Outcome, next_cells, recall
+from ._pipeline import Memory, Outcome, adapted_examples, next_cells, prompt_for, recall
 from ._rank import THRESHOLD
 from ._situation import situation
-from ._suggest import DEFAULT_TIMEOUT, Settings, SuggestError, SuggestTimeout, prepare
+from ._suggest import DEFAULT_TIMEOUT, Settings, SuggestError
 from ._types import ContextCell, Example, SuggestResult
 
 if TYPE_CHECKING:
-    from ..llm import Model, Request, Response, StreamEvent
+    from ..llm import Model
     from ..store import KV
     from ._examples import ExampleIndex
     from ._prompt import Prompt
@@ -139,10 +137,9 @@ def prepare_next(
         found, following = recall(memory, here)
     except Exception as exc:
         warnings.append(_left_out("learned examples", exc))
-    # The prompt `next_cells` would build itself (the adapted examples it shows the
-    # model), built here so that a prefill evaluates exactly this one.
-    adapted = from_examples(Candidates(), here, found, "example")
-    prompt = prepare(model, cells, cursor, adapted[:PROMPT_EXAMPLES])
+    # The prompt `next_cells` would build itself, built here so that a prefill
+    # evaluates exactly this one.
+    prompt = prompt_for(model, cells, cursor, adapted_examples(here, found))
     return Prepared(model, cells, cursor, notebook, found, following, prompt, tuple(warnings))
 
 
@@ -152,54 +149,19 @@ async def suggest_next(
     """Up to `n` distinct suggestions for the prepared position, best first, each with
     its source and confidence. Raises SuggestError (SuggestTimeout) when there is no
     candidate at all and the model failed (ran out of time)."""
-    watched = _Watched(prepared.model)
-    try:
-        outcome = await next_cells(
-            watched,
-            prepared.cells,
-            prepared.cursor,
-            n=n,
-            settings=Settings(n=1, timeout=timeout),
-            prompt=prepared.prompt,
-            examples=(prepared.found, prepared.following),
-        )
-    except SuggestError as exc:
-        raise _typed(str(exc), watched.cut_off) from None
-    failure = None if outcome.model_error is None else _typed(outcome.model_error, watched.cut_off)
-    return Suggested(prepared, outcome, failure)
-
-
-def _typed(message: str, cut_off: bool) -> SuggestError:
-    return SuggestTimeout(message) if cut_off else SuggestError(message)
+    outcome = await next_cells(
+        prepared.model,
+        prepared.cells,
+        prepared.cursor,
+        n=n,
+        settings=Settings(n=1, timeout=timeout),
+        prompt=prepared.prompt,
+        examples=(prepared.found, prepared.following),
+    )
+    return Suggested(prepared, outcome, outcome.model_failure)
 
 
 def _left_out(what: str, exc: Exception) -> str:
     message = f"left out {what} ({type(exc).__name__}: {exc})"
     log.warning("suggest: %s", message)
     return message
-
-
-class _Watched:
-    """The model, noting whether a reply was cut off while streaming (the timeout
-    cancels it). `next_cells` keeps only the text of the model's failure, and a timeout
-    must reach the front ends as `SuggestTimeout`, not as a message to match."""
-
-    def __init__(self, inner: Model) -> None:
-        self.inner = inner
-        self.provider = inner.provider
-        self.name = inner.name
-        self.cut_off = False
-
-    async def generate(self, request: Request) -> Response:
-        return await self.inner.generate(request)
-
-    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        try:
-            async for event in self.inner.stream(request):
-                yield event
-        except asyncio.CancelledError:
-            self.cut_off = True
-            raise
-
-    def __getattr__(self, name: str) -> Any:  # prefill, score, n_ctx of a local model
-        return getattr(self.inner, name)

@@ -53,8 +53,12 @@ class Outcome:
     here: Situation
     examples: list[Example] = field(default_factory=list)
     model_text: str | None = None  # the model's own cell (None: no model, or it failed)
-    model_error: str | None = None
+    model_failure: SuggestError | None = None  # SuggestTimeout when it ran out of time
     latency_ms: int = 0
+
+    @property
+    def model_error(self) -> str | None:
+        return None if self.model_failure is None else str(self.model_failure)
 
     @property
     def confident(self) -> bool:
@@ -75,6 +79,19 @@ def recall(memory: Memory | None, here: Situation) -> tuple[list[Example], list[
     found = memory.search(here.query, k=EXAMPLES) if here.query.strip() else []
     after = memory.following(here.last_command, k=SEQUENCES) if here.last_command else []
     return found, after
+
+
+def prompt_for(
+    model: Model, cells: Sequence[ContextCell], cursor: int, adapted: Sequence[Example]
+) -> Prompt:
+    """The model's prompt: the runbook up to the cursor, and the first adapted examples
+    (`from_examples`). A prefill builds it with this too, to evaluate the same text."""
+    return prepare(model, cells, cursor, list(adapted[:PROMPT_EXAMPLES]))
+
+
+def adapted_examples(here: Situation, found: Sequence[Example]) -> list[Example]:
+    """`found` adapted to `here`, as `next_cells` shows them to the model."""
+    return from_examples(Candidates(), here, found, "example")
 
 
 async def next_cells(
@@ -105,15 +122,15 @@ async def next_cells(
     if runbook:
         from_runbook(candidates, here)
     model_text: str | None = None
-    model_error: str | None = None
+    model_failure: SuggestError | None = None
     reply = None
     if model is not None:
-        prompt = prompt or prepare(model, cells, cursor, adapted[:PROMPT_EXAMPLES])
+        prompt = prompt or prompt_for(model, cells, cursor, adapted)
         try:
             one = Settings(n=1) if settings is None else replace(settings, n=1)
             replies = await suggest(model, cells, cursor, settings=one, prompt=prompt)
         except SuggestError as exc:
-            model_error = str(exc)
+            model_failure = exc
         else:
             reply = replies[0]
             code = [c for c in reply.cells if c.kind == "code"]
@@ -121,7 +138,9 @@ async def next_cells(
                 model_text = code[0].source
                 candidates.add(model_text, "model")
     if not len(candidates):
-        raise SuggestError(model_error or "nothing learned yet and no model: nothing to suggest")
+        if model_failure is not None:
+            raise model_failure
+        raise SuggestError("nothing learned yet and no model: nothing to suggest")
     likelihoods = None
     if model is not None and prompt is not None and score_with_model:
         likelihoods = await _likelihoods(model, prompt, candidates.all())
@@ -144,7 +163,7 @@ async def next_cells(
         )
         for r in ranked[: max(1, n)]
     ]
-    return Outcome(results, ranked, here, found + after, model_text, model_error, latency)
+    return Outcome(results, ranked, here, found + after, model_text, model_failure, latency)
 
 
 async def _likelihoods(
