@@ -11,7 +11,8 @@
    and executions) into a SQLite store. Target: ≥ 200k events/s. Baseline: decoding every
    line of the same files with `json.loads`. Then the cost of an incremental pass over 1k
    new events, against the full pass and against decoding those 1k lines.
-3. End to end: `suggest()` with the bundled local model (Gemma 3 270M, llama.cpp) on this
+3. End to end: the suggestion pipeline (`prepare_next` + `suggest_next`: recall, adapted
+   candidates, the model, ranking) with the bundled local model (Gemma 3 270M, llama.cpp) on this
    machine's cores, model loaded, walking through eval runbooks cell by cell with outputs
    and retrieved examples, the way `cairn serve` answers: the operator asks after reading
    the cell's output (the server prefilled the prompt when the cell exited), asks the
@@ -48,7 +49,8 @@ from cairn.copilot._eval import learn
 from cairn.copilot._examples import ExampleIndex
 from cairn.copilot._executions import attach_executions
 from cairn.copilot._history import executions_for
-from cairn.copilot._suggest import SuggestError, prepare, suggest
+from cairn.copilot._next import prepare_next, suggest_next
+from cairn.copilot._suggest import SuggestError, prepare
 from cairn.index import open_embedder
 from cairn.learnlog import CellExecuted, LearningLog
 from cairn.learnlog._writer import SegmentWriter
@@ -490,8 +492,7 @@ def local_bench(runs: int) -> None:
     def prefill(context: list[ContextCell]) -> float:
         """What `cairn serve` does when a cell exits: the next prompt into the cache."""
         start = time.perf_counter()
-        examples = index.search(query_text(context, len(context)))
-        model.prefill(prepare(model, context, len(context), examples).request)
+        model.prefill(prepare_next(model, context, len(context), memory=index).prompt.request)
         return (time.perf_counter() - start) * 1000
 
     async def ask(first: bool, context: list[ContextCell], mode: str) -> _Asked:
@@ -502,15 +503,15 @@ def local_bench(runs: int) -> None:
         elif mode == "at-exit":  # asked the moment the cell exits: the prefill is under way
             worker = _Thread(lambda: prefill(context))
         start = time.perf_counter()
-        examples = index.search(query_text(context, len(context)))
-        prompt = prepare(model, context, len(context), examples)
+        # The whole pipeline, as `cairn serve` answers: recall, adapt, the model, ranking.
+        prepared = prepare_next(model, context, len(context), memory=index)
         try:
-            (result,) = await suggest(
-                model, context, len(context), examples=examples, prompt=prompt
-            )
-            found, cached, tokens = True, result.cached_tokens, result.prompt_tokens
-        except SuggestError:  # a reply without a code cell: the user waited all the same
-            found, cached, tokens = False, 0, prompt.tokens
+            suggested = await suggest_next(prepared)
+            result = suggested.results[0]
+            found = suggested.outcome.model_text is not None
+            cached, tokens = result.cached_tokens, result.prompt_tokens
+        except SuggestError:  # no candidate at all: the user waited all the same
+            found, cached, tokens = False, 0, prepared.prompt.tokens
         total = (time.perf_counter() - start) * 1000
         if worker is not None:
             ahead = worker.join()
