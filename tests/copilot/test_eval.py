@@ -575,3 +575,38 @@ def test_cli_limit_replays_only_the_first_runbooks(
     data_rows = capsys.readouterr().out.splitlines()[1:]
     assert code == 0
     assert data_rows[0].split()[:4] == ["retrieval", "3", "0.0", "%"]
+
+
+def test_cli_two_datasets_are_reported_apart_and_plotted_side_by_side(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "heldout"
+    other.mkdir()
+    (other / "a.md").write_text(DB, encoding="utf-8")
+    target = tmp_path / "both.png"
+    args = ["--arms", "retrieval", "--embedder", "hash", "--plot", str(target)]
+    assert main(["eval", str(dataset_dir), str(other), *args]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("== ")] == [
+        "== runbooks",
+        "== heldout",
+    ]
+    assert target.read_bytes().startswith(b"\x89PNG")
+    assert (
+        main(
+            [
+                "eval",
+                str(dataset_dir),
+                str(other),
+                "--arms",
+                "retrieval",
+                "--json",
+                "--embedder",
+                "hash",
+            ]
+        )
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in data["datasets"]] == ["runbooks", "heldout"]
+    assert data["datasets"][1]["report"]["arms"][0]["cases"] == 1

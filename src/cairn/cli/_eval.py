@@ -27,7 +27,7 @@ MEMORY_ARMS = frozenset({"learning", "retrieval"})
 
 
 @app.command("eval")
-@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "-m", "spec", help="provider:model (default: cairn.toml, else local).")
 @click.option(
     "--arms", default=DEFAULT_ARMS, show_default=True, help="Comma-separated arms to run."
@@ -64,7 +64,7 @@ MEMORY_ARMS = frozenset({"learning", "retrieval"})
 @debug_option
 @common_options
 def eval_command(
-    dataset: Path,
+    datasets: tuple[Path, ...],
     spec: str | None,
     arms: str,
     as_json: bool,
@@ -76,30 +76,43 @@ def eval_command(
     with_candidates: bool,
     debug: bool | None,
 ) -> int:
-    """Replay the runbooks of DATASET in file-name order and score each arm's
-    prediction of every code cell (exact match, argument distance)."""
+    """Replay the runbooks of each DATASET in file-name order and score each arm's
+    prediction of every code cell (exact match, argument distance). Several datasets
+    are evaluated one after the other (each learns from nothing), and --plot draws
+    their learning curves side by side."""
     from ..copilot._dataset import load_dataset
     from ..copilot._eval import format_table, parse_arms, plot, run_eval
 
     chosen = parse_arms(arms)
-    runbooks = load_dataset(dataset, limit=limit)
-    report = run_eval(
-        runbooks,
-        predict=(
-            _predictor(spec, debug, with_candidates) if MODEL_ARMS.intersection(chosen) else None
-        ),
-        make_memory=_memory_factory(embedder) if MEMORY_ARMS.intersection(chosen) else None,
-        arms=chosen,
-        judge=_judge(judge_spec) if judge_spec else None,
-        progress=_progress if sys.stderr.isatty() else None,
-        retrieve=_pipeline(None, with_candidates),
-    )
+    loaded = [(path, load_dataset(path, limit=limit)) for path in datasets]  # all, first
+    predict = _predictor(spec, debug, with_candidates) if MODEL_ARMS.intersection(chosen) else None
+    memory = _memory_factory(embedder) if MEMORY_ARMS.intersection(chosen) else None
+    reports = []
+    for path, runbooks in loaded:
+        report = run_eval(
+            runbooks,
+            predict=predict,
+            make_memory=memory,
+            arms=chosen,
+            judge=_judge(judge_spec) if judge_spec else None,
+            progress=_progress if sys.stderr.isatty() else None,
+            retrieve=_pipeline(None, with_candidates),
+        )
+        reports.append((path.name or str(path), report))
     if as_json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        data = (
+            reports[0][1].to_json()
+            if len(reports) == 1
+            else {"datasets": [{"name": n, "report": r.to_json()} for n, r in reports]}
+        )
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        sys.stdout.write(format_table(report))
+        for name, report in reports:
+            if len(reports) > 1:
+                print(f"== {name}")
+            sys.stdout.write(format_table(report))
     if plot_path is not None:  # after the report: a bad path must not lose the results
-        plot(report, plot_path, force=force)
+        plot(reports if len(reports) > 1 else reports[0][1], plot_path, force=force)
         print(f"cairn: plot written to {plot_path}", file=sys.stderr)
     return 0
 

@@ -424,31 +424,42 @@ def format_table(report: EvalReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(report: EvalReport, path: Path | str, *, force: bool = False) -> None:
+def plot(
+    report: EvalReport | Sequence[tuple[str, EvalReport]],
+    path: Path | str,
+    *,
+    force: bool = False,
+) -> None:
     """Write a PNG of accuracy vs examples seen, one line per arm: the exact-match rate
-    and the mean argument distance over the last WINDOW cases, atomically (as every
-    user's file is written: `notebook.write_atomic`; a read-only file only with `force`).
-    EvalError if it cannot be written."""
+    and the mean argument distance over the last WINDOW cases — one column per dataset
+    when given `(name, report)` pairs. Written atomically (as every user's file is:
+    `notebook.write_atomic`; a read-only file only with `force`). EvalError if it cannot
+    be written."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 7), layout="constrained")
+    named = [("", report)] if isinstance(report, EvalReport) else list(report)
+    figure = Figure(figsize=(8 * len(named), 7), layout="constrained")
     FigureCanvasAgg(figure)  # the Agg canvas: PNG output, no display needed
-    exact, distance = figure.subplots(2, 1, sharex=True)
-    for summary in report.arms:
-        xs, rates, distances = _per_step(summary.curve)
-        label = f"{summary.arm} ({100 * summary.exact_match_rate:.1f} % overall)"
-        exact.plot(xs, rates, marker=".", label=label)
-        label = f"{summary.arm} ({summary.mean_distance:.2f} overall)"
-        distance.plot(xs, distances, marker=".", label=label)
-    exact.set_ylabel(f"exact match, last {WINDOW} cases (%)")
-    exact.set_ylim(0, 100)
-    distance.set_ylabel(f"argument distance, last {WINDOW} cases")
-    distance.set_ylim(bottom=0)
-    distance.set_xlabel("examples learned (runbooks replayed in order)")
-    for axes in (exact, distance):
-        axes.grid(alpha=0.3)
-        axes.legend()
+    grid = figure.subplots(2, len(named), sharex="col", squeeze=False)
+    for column, (name, one) in enumerate(named):
+        exact, distance = grid[0][column], grid[1][column]
+        for summary in one.arms:
+            xs, rates, distances = _per_step(summary.curve)
+            label = f"{summary.arm} ({100 * summary.exact_match_rate:.1f} % overall)"
+            exact.plot(xs, rates, marker=".", label=label)
+            label = f"{summary.arm} ({summary.mean_distance:.2f} overall)"
+            distance.plot(xs, distances, marker=".", label=label)
+        if name:
+            exact.set_title(name)
+        exact.set_ylabel(f"exact match, last {WINDOW} cases (%)")
+        exact.set_ylim(0, 100)
+        distance.set_ylabel(f"argument distance, last {WINDOW} cases")
+        distance.set_ylim(bottom=0)
+        distance.set_xlabel("examples learned (runbooks replayed in order)")
+        for axes in (exact, distance):
+            axes.grid(alpha=0.3)
+            axes.legend()
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=120)
     try:
