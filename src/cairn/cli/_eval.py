@@ -140,7 +140,7 @@ def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
                 next_cells(model, context, len(context), memory=memory, runbook=memory is not None)
             )
         except SuggestError:
-            return Prediction("", model_cell=False if model is not None else None)
+            return Prediction("", source="none", model_cell=False if model is not None else None)
         best = outcome.results[0]
         candidates = tuple(
             {
