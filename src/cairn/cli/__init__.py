@@ -10,35 +10,18 @@ import os
 import sys
 
 EXIT_USAGE = 2
-# Each package's base exception. Looked up in sys.modules, not imported: an exception
-# from a package can only exist once that package is loaded, and importing them all
-# would slow every command's start-up.
-_ERROR_BASES = (
-    ("cairn.store._errors", "StoreError"),
-    ("cairn.index._errors", "IndexingError"),
-    ("cairn.llm._errors", "LLMError"),
-    ("cairn.copilot._errors", "CopilotError"),
-)
-
-
-def _is_cairn_error(exc: BaseException) -> bool:
-    for module, name in _ERROR_BASES:
-        base = getattr(sys.modules.get(module), name, None)
-        if isinstance(base, type) and isinstance(exc, base):
-            return True
-    return False
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    from ..kernel import KernelError
-    from ..notebook import NotebookError
+    from ..errors import CairnError
     from ._app import app
 
     try:
         result = app.main(args=argv, standalone_mode=False, prog_name="cairn")
         return int(result) if isinstance(result, int) else 0
-    except (NotebookError, KernelError) as exc:
+    except CairnError as exc:
+        # Every package's errors derive from it: one actionable line, no traceback.
         print(f"cairn: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -55,9 +38,6 @@ def main(argv: list[str] | None = None) -> int:
         handled = usage_error(exc)
         if handled is not None:
             return handled
-        if _is_cairn_error(exc):
-            print(f"cairn: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
         if os.environ.get("CAIRN_DEBUG"):
             raise
         print(

@@ -3,8 +3,10 @@ than one of its modules raise (the others sit beside the one module that raises 
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class CopilotError(Exception):
+
+class CopilotError(CairnError):
     """Base class: a suggestion, learning or evaluation step that cannot go on."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class IndexingError(Exception):
+
+class IndexingError(CairnError):
     """Base class: documents cannot be embedded, stored or searched as asked."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class KernelError(Exception):
+
+class KernelError(CairnError):
     """Base class: a cell that cannot be started or run as asked."""
 
 

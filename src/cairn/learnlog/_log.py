@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ..errors import CairnError
 from ..privacy import Redactor
 from ..privacy import add_secret_values as _add_shared_secrets
 from ._events import Event
 from ._writer import SegmentWriter
 
 
-class LearningLogError(Exception):
+class LearningLogError(CairnError):
     """The learning log cannot be written (unwritable or full config dir, …)."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class LLMError(Exception):
+
+class LLMError(CairnError):
     """Base class: a model call that could not be made or did not succeed."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class NotebookError(Exception):
+
+class NotebookError(CairnError):
     """Base class: a runbook that cannot be read, parsed or written as asked."""
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class ServerError(Exception):
+
+class ServerError(CairnError):
     """The server cannot start as asked (token file, learning log, address in use…)."""
 
 
-class ApiError(Exception):
+class ApiError(CairnError):
     """A request the API refuses: an HTTP status and a message the client can act on.
 
     Over HTTP it becomes `{"detail": message}` with that status; over the execute

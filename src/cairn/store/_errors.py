@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import CairnError
 
-class StoreError(Exception):
+
+class StoreError(CairnError):
     """Base class: the store cannot do what was asked."""
 
 

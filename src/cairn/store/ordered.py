@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, TypeVar, final
 
+from ..errors import CairnError
+
 __all__ = [
     "Float32",
     "Inf",
@@ -27,7 +29,7 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-class OrderedError(ValueError):
+class OrderedError(CairnError, ValueError):
     """A value cannot be encoded, or bytes are not a valid encoding of the requested types."""
 
 
