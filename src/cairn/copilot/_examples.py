@@ -276,11 +276,10 @@ def open_examples(
     """The examples in `store` (a URL or path; default: the config dir's cairn.db), with
     the embedder chosen by `choose_embedder`. With `create=False`, None when there are
     no examples yet (and then no store file is made and no model loaded)."""
-    from ..store import open_store
+    from ..store import open_store, store_location
 
     url = store or default_store_path()
-    local = not url.startswith(("postgres://", "postgresql://")) and url != "memory:"
-    if not create and local and not os.path.exists(url.removeprefix("sqlite://")):
+    if not create and not store_location(url).exists():
         return None
     kv = open_store(url)
     try:

@@ -7,7 +7,9 @@ Everything that learns or watches in Cairn stores through this package.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ._errors import (
     CorruptStoreError,
@@ -29,26 +31,59 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("CAIRN_CONFIG_DIR") or Path.home() / ".cairn")
 
 
-def open_store(url: str | os.PathLike[str] | None = None, *, must_exist: bool = False) -> KV:
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store URL points: the one reading of store URLs in Cairn.
+
+    `kind` is "sqlite" (`target` is the file's path), "postgres" (`target` is the URL)
+    or "memory" (`target` is empty).
+    """
+
+    kind: Literal["sqlite", "postgres", "memory"]
+    target: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "sqlite"
+
+    def exists(self) -> bool:
+        """False only for a SQLite file that is not there yet (a server's database, or
+        memory, is taken to exist: only opening it tells)."""
+        return not self.is_file or os.path.exists(self.target)
+
+
+def store_location(url: str | os.PathLike[str] | None = None) -> StoreLocation:
+    """Read a store URL: a PostgreSQL URL, `sqlite:///path`, a file path, `memory:`, or
+    None for the default SQLite file `<config dir>/cairn.db`."""
+    if url is None:
+        return StoreLocation("sqlite", os.fspath(default_config_dir() / "cairn.db"))
+    text = os.fspath(url)
+    if text.startswith(("postgres://", "postgresql://")):
+        return StoreLocation("postgres", text)
+    if text == "memory:":
+        return StoreLocation("memory", "")
+    return StoreLocation("sqlite", text.removeprefix("sqlite://"))
+
+
+def open_store(
+    url: str | os.PathLike[str] | None = None, *, must_exist: bool = False, durable: bool = True
+) -> KV:
     """Open a store: a PostgreSQL URL, `sqlite:///path`, a file path, `memory:`, or the
     default SQLite file `<config dir>/cairn.db`.
 
     A SQLite file is created when missing, unless `must_exist=True` (for commands that
     only read): then a missing file raises StoreError and nothing is created. PostgreSQL
-    databases are never created here, and `memory:` is always new.
+    databases are never created here, and `memory:` is always new. `durable=False` lets
+    a SQLite store skip the fsync per commit (for records that may be lost in a crash).
     """
-    if url is None:
-        return SQLiteKV(default_config_dir() / "cairn.db", must_exist=must_exist)
-    text = os.fspath(url)
-    if text.startswith(("postgres://", "postgresql://")):
+    location = store_location(url)
+    if location.kind == "postgres":
         from ._postgres import PostgresKV  # imported lazily: psycopg is only needed here
 
-        return PostgresKV(text)
-    if text == "memory:":
+        return PostgresKV(location.target)
+    if location.kind == "memory":
         return MemoryKV()
-    if text.startswith("sqlite://"):
-        text = text.removeprefix("sqlite://")
-    return SQLiteKV(text, must_exist=must_exist)
+    return SQLiteKV(location.target, must_exist=must_exist, durable=durable)
 
 
 __all__ = [
@@ -64,7 +99,9 @@ __all__ = [
     "SQLiteKV",
     "StoreClosedError",
     "StoreError",
+    "StoreLocation",
     "StoreUnavailableError",
     "default_config_dir",
     "open_store",
+    "store_location",
 ]
