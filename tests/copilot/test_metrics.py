@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cairn.copilot._analyze import Analyzer
+from cairn.copilot._edits import normalize as edits_normalize
 from cairn.copilot._metrics import arg_distance, commands, exact_match, normalize
+from cairn.copilot._traces import get_trace
+from cairn.store import open_store
+
+from ._events import EventLog, ran, suggestion
 
 # Text that exercises the tokenizer: quotes, escapes, separators, flags, newlines.
 shellish = st.text(alphabet=" \t\n\r-=|&;'\"\\$()#<>abkn01/.", max_size=60)
@@ -180,3 +188,39 @@ def test_unparsable_input_falls_back_to_whitespace_tokens(broken: str) -> None:
 
 def test_an_empty_prediction_costs_every_argument_of_the_expected_cell() -> None:
     assert arg_distance("kubectl --context lf-prod -n lf-prod get pods -l app=api", "") == 6
+
+
+# -- one meaning of "the same cell" ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suggested", "executed"),
+    [
+        ("kubectl get pods -n web", "$ kubectl get pods -n web"),  # a copied prompt
+        ("cd /srv\nls", "  cd /srv\n\n  ls  "),  # indentation and a blank line
+        ("echo a\tb", "echo a b\r\n"),
+        ("kubectl get pods", "kubectl get pods -n web"),  # really different
+    ],
+)
+def test_the_analyzer_and_the_eval_agree_on_what_the_same_cell_is(
+    tmp_path: Path, suggested: str, executed: str
+) -> None:
+    """A cell the analyzer counts as "run as suggested" is an exact match in the eval,
+    and the other way round (they once normalised differently)."""
+    events = EventLog(tmp_path / "logs")
+    events.write(suggestion("T1", ("C1", suggested), t=0), ran("C1", executed, t=1))
+    kv = open_store(tmp_path / "cairn.db")
+    try:
+        Analyzer(kv, events.directory).run()
+        trace = get_trace(kv, "C1")
+    finally:
+        kv.close()
+    assert trace is not None
+    assert (trace.outcome == "as_suggested") == exact_match(suggested, executed)
+    assert exact_match(suggested, executed) is (suggested != "kubectl get pods")
+
+
+@given(cells, cells)
+def test_exact_match_is_equality_under_the_one_normalize(a: str, b: str) -> None:
+    assert exact_match(a, b) == (edits_normalize(a) == edits_normalize(b))
+    assert edits_normalize(edits_normalize(a)) == edits_normalize(a)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ._adapt import adapt
-from ._metrics import normalize
+from ._edits import normalize
 from ._situation import Situation
 from ._types import Example
 

@@ -1,17 +1,63 @@
-"""How far an executed cell is from the cell that was suggested: sources compared with
-their whitespace normalised, and a token-level Levenshtein distance (words, with a
-newline token between lines) that stays cheap on long cells."""
+"""What makes two cells the same, and how far apart they are.
+
+`normalize` is the one meaning of "the same cell" in Cairn: the analyzer's "run as
+suggested", the learner's duplicates, the candidates' merging and the evaluation's exact
+match all compare cells through it. `levenshtein` is the one edit distance (weighted,
+over any symbols); `token_distance` / `edit_distance` apply it to words, and
+`_metrics.arg_distance` to arguments and commands."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_PROMPT = re.compile(r"^(?:\$ )+")  # a shell prompt copied along with a command
 
 
 def normalize(source: str) -> str:
-    """The source with runs of blanks collapsed, lines trimmed and blank lines dropped."""
-    lines = (" ".join(line.split()) for line in source.splitlines())
+    """The source as Cairn compares cells: any line ending, runs of blanks collapsed to
+    one space, lines trimmed, a leading `$ ` prompt dropped, blank lines dropped."""
+    lines = (_PROMPT.sub("", " ".join(line.split())) for line in source.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _one(_: object) -> int:
+    return 1
+
+
+def _differ(a: object, b: object) -> int:
+    return int(a != b)
+
+
+def levenshtein(
+    a: Sequence[T],
+    b: Sequence[T],
+    *,
+    indel: Callable[[T], int] = _one,
+    substitute: Callable[[T, T], int] = _differ,
+) -> int:
+    """Weighted Levenshtein distance: deleting or inserting x costs `indel(x)`, turning x
+    into y costs `substitute(x, y)` (unit costs by default)."""
+    previous = [0]
+    for y in b:
+        previous.append(previous[-1] + indel(y))
+    for x in a:
+        current = [previous[0] + indel(x)]
+        cost_x = indel(x)
+        for j, y in enumerate(b, 1):
+            current.append(
+                min(
+                    previous[j] + cost_x,
+                    current[j - 1] + indel(y),
+                    previous[j - 1] + substitute(x, y),
+                )
+            )
+        previous = current
+    return previous[-1]
 
 
 def tokens(source: str) -> list[str]:
@@ -48,15 +94,7 @@ def token_distance(a: Sequence[str], b: Sequence[str]) -> int:
     if len(x) * len(y) > _MAX_CELLS:
         opcodes = difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes()
         return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
-    previous = list(range(len(y) + 1))
-    for i, token in enumerate(x, 1):
-        current = [i]
-        for j, other in enumerate(y, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token != other))
-            )
-        previous = current
-    return previous[-1]
+    return levenshtein(x, y)
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -64,4 +102,4 @@ def edit_distance(a: str, b: str) -> int:
     return token_distance(tokens(a), tokens(b))
 
 
-__all__ = ["edit_distance", "normalize", "token_distance", "tokens"]
+__all__ = ["edit_distance", "levenshtein", "normalize", "token_distance", "tokens"]

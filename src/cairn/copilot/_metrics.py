@@ -3,7 +3,8 @@ match, and Foyle's argument-level edit distance (TN003), both deterministic.
 
 `arg_distance(expected, actual)` is defined as follows.
 
-1. Both cells are normalised with `normalize`, and backslash-newline line
+1. Both cells are normalised with `_edits.normalize` (Cairn's one meaning of "the same
+   cell"), and backslash-newline line
    continuations are joined.
 2. The text is cut into logical lines: physical lines, except that a line whose quote
    is still open continues on the next line. Each logical line is tokenised with
@@ -40,28 +41,14 @@ quoted separator (`grep '|'`) is read as a separator.
 
 from __future__ import annotations
 
-import re
 import shlex
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
-T = TypeVar("T")
+from ._edits import levenshtein, normalize
 
-_SPACES = re.compile(r"[ \t]+")
-_PROMPT = re.compile(r"^ ?\$ ")
 _SEPARATOR_CHARS = frozenset("|&;")
 _GROUPING = frozenset({"(", ")"})
 _ABSENT = object()  # a flag's value when the flag is not given (None: given, no value)
-
-
-def normalize(cell: str) -> str:
-    """`cell` with whitespace normalised: line endings as `\\n`, runs of spaces and
-    tabs collapsed to one space, trailing spaces dropped per line, a leading `$ `
-    prompt dropped per line, and the whole text stripped."""
-    text = cell.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_PROMPT.sub("", _SPACES.sub(" ", line)).rstrip(" ") for line in text.split("\n")]
-    return "\n".join(lines).strip()
 
 
 def exact_match(expected: str, actual: str) -> bool:
@@ -92,7 +79,7 @@ def commands(cell: str) -> list[Command]:
 
 def arg_distance(expected: str, actual: str) -> int:
     """Foyle's argument-level edit distance between two cells (module docstring)."""
-    return _edit_distance(
+    return levenshtein(
         commands(expected),
         commands(actual),
         indel=lambda c: c.size,
@@ -102,7 +89,7 @@ def arg_distance(expected: str, actual: str) -> int:
 
 def command_distance(a: Command, b: Command) -> int:
     """D_p + D_n between two simple commands."""
-    positional = _edit_distance(
+    positional = levenshtein(
         a.positional, b.positional, indel=lambda _: 1, substitute=lambda x, y: int(x != y)
     )
     names = a.flags.keys() | b.flags.keys()
@@ -181,29 +168,3 @@ def _flag_value(values: list[str | None]) -> tuple[str, ...] | str | None:
     if len(values) == 1:
         return values[0]
     return tuple(sorted(v or "" for v in values))
-
-
-def _edit_distance(
-    a: Sequence[T],
-    b: Sequence[T],
-    *,
-    indel: Callable[[T], int],
-    substitute: Callable[[T, T], int],
-) -> int:
-    """Weighted Levenshtein distance: deleting or inserting x costs indel(x), turning x
-    into y costs substitute(x, y)."""
-    previous = [0]
-    for y in b:
-        previous.append(previous[-1] + indel(y))
-    for x in a:
-        current = [previous[0] + indel(x)]
-        for j, y in enumerate(b, 1):
-            current.append(
-                min(
-                    previous[j] + indel(x),
-                    current[j - 1] + indel(y),
-                    previous[j - 1] + substitute(x, y),
-                )
-            )
-        previous = current
-    return previous[-1]
