@@ -16,7 +16,8 @@ import pytest
 
 from cairn.learnlog import read_events
 
-from ..kernel._processes import group_members, is_gone, wait_until
+from .._wait import wait_until
+from ..kernel._processes import group_members, is_gone
 from .conftest import CAIRN
 
 # The background sleep ignores SIGINT (a non-interactive shell's `&` jobs do), so only

@@ -27,18 +27,32 @@ class Backend:
         return kv
 
 
+def _backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if name == "memory":
+        root = MemoryKV()
+        return Backend("memory", lambda: MemoryKV(share=root), None)
+    if name == "sqlite":
+        path = tmp_path / "store.db"
+        return Backend("sqlite", lambda: SQLiteKV(path), str(path))
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database(f"conf_{uuid.uuid4().hex[:12]}")
+    return Backend("postgres", lambda: open_store(url), url)
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "memory":
-        root = MemoryKV()
-        b = Backend("memory", lambda: MemoryKV(share=root), None)
-    elif request.param == "sqlite":
-        path = tmp_path / "store.db"
-        b = Backend("sqlite", lambda: SQLiteKV(path), str(path))
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"conf_{uuid.uuid4().hex[:12]}")
-        b = Backend("postgres", lambda: open_store(url), url)
+    b = _backend(request.param, request, tmp_path)
+    yield b
+    for kv in b.opened:
+        kv.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The backends another process can open too (the memory one lives in one process,
+    so tests of several processes do not run on it rather than pass without testing)."""
+    b = _backend(request.param, request, tmp_path)
+    assert b.url is not None
     yield b
     for kv in b.opened:
         kv.close()

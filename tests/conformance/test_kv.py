@@ -209,17 +209,14 @@ _HOLDER = textwrap.dedent(
 
 
 def test_lock_blocks_a_holder_in_another_process_and_is_freed_when_it_dies(
-    backend: Backend,
+    shared_backend: Backend,
 ) -> None:
-    if backend.url is None:
-        assert backend.name == "memory"  # the one backend that cannot be shared
-        return
     child = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, backend.url], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLDER, shared_backend.url], stdout=subprocess.PIPE, text=True
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "locked"
-        kv = backend()
+        kv = shared_backend()
         with pytest.raises(LockTimeoutError):
             kv.lock("shared", timeout=0.3)
         child.send_signal(signal.SIGKILL)

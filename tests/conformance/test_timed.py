@@ -128,18 +128,15 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
 
 
 def test_two_writer_processes_and_a_watcher_see_every_entry_exactly_once(
-    backend: Backend, tmp_path: Path
+    shared_backend: Backend, tmp_path: Path
 ) -> None:
-    if backend.url is None:
-        assert backend.name == "memory"  # cannot be shared with other processes
-        return
     log = tmp_path / "seen.txt"
-    watcher = _spawn(_WATCHER, backend.url, str(log), "forever")
-    writers = [_spawn(_WRITER, backend.url, name, "5000", "50") for name in ("w1", "w2")]
+    watcher = _spawn(_WATCHER, shared_backend.url, str(log), "forever")
+    writers = [_spawn(_WRITER, shared_backend.url, name, "5000", "50") for name in ("w1", "w2")]
     try:
         for writer in writers:
             assert writer.wait(300) == 0
-        kv = backend()
+        kv = shared_backend()
         latest = Collection(kv, "events").latest()
         assert latest == 10_000
         deadline = time.monotonic() + 120
@@ -162,15 +159,12 @@ def test_two_writer_processes_and_a_watcher_see_every_entry_exactly_once(
 
 
 def test_watcher_killed_mid_iteration_resumes_after_last_marked_entry(
-    backend: Backend, tmp_path: Path
+    shared_backend: Backend, tmp_path: Path
 ) -> None:
-    if backend.url is None:
-        assert backend.name == "memory"
-        return
-    kv = backend()
+    kv = shared_backend()
     Collection(kv, "events").set_many((f"e{i:05d}".encode(), b"") for i in range(3000))
     log = tmp_path / "seen.txt"
-    watcher = _spawn(_WATCHER, backend.url, str(log), "forever")
+    watcher = _spawn(_WATCHER, shared_backend.url, str(log), "forever")
     deadline = time.monotonic() + 60
     while not log.exists() or log.read_text().count("\n") < 500:
         assert time.monotonic() < deadline
@@ -184,7 +178,7 @@ def test_watcher_killed_mid_iteration_resumes_after_last_marked_entry(
     assert len(before) >= 500 and cursor < 3000
     assert cursor in (len(before) - 1, len(before))
     # The lock died with the process: a new watcher takes over without waiting.
-    resumed = _spawn(_WATCHER, backend.url, str(log), "once")
+    resumed = _spawn(_WATCHER, shared_backend.url, str(log), "once")
     assert resumed.wait(120) == 0
     after = [int(line.split()[0]) for line in log.read_text().splitlines()][len(before) :]
     assert after[0] == cursor + 1  # resumes right after the last marked entry

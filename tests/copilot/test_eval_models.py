@@ -13,7 +13,7 @@ from cairn.cli import main
 from cairn.copilot._judge import JudgeError, verdict
 
 from ..llm.fake_openai import Behaviour, FakeOpenAI
-from .test_eval import AGAIN, DB, PODS
+from ._runbooks import AGAIN, DB, PODS
 
 
 @pytest.fixture

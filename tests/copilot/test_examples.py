@@ -25,7 +25,7 @@ from cairn.copilot._learn import RERUN_WINDOW, Learner
 from cairn.index import Embedder, HashEmbedder, LocalEmbedder, open_embedder
 from cairn.store import KV, open_store, ordered
 
-from .test_analyze import T0, EventLog, ran
+from ._events import T0, EventLog, ran
 
 
 class CountingEmbedder:

@@ -14,7 +14,7 @@ from cairn.copilot._executions import attach_executions
 from cairn.copilot._history import OutputHistory, executions_for
 from cairn.store import KV, open_store, ordered
 
-from .test_analyze import EventLog, ran
+from ._events import EventLog, ran
 
 BOOK = "/books/disk.md"
 OTHER = "/books/other.md"

@@ -29,7 +29,7 @@ from cairn.learnlog import Offset, SessionEnded
 from cairn.store import KV, SQLiteKV, open_store, ordered
 
 from ..pgserver import PostgresServer
-from .test_analyze import T0, EventLog, at, ran, suggestion
+from ._events import T0, EventLog, at, ran, suggestion
 
 NOTEBOOK = """# Web outage
 

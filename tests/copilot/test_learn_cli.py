@@ -23,7 +23,7 @@ from cairn.index import open_embedder
 from cairn.learnlog import SessionEnded, read_events
 from cairn.store import open_store
 
-from .test_analyze import EventLog, accepted, at, ran, suggestion
+from ._events import EventLog, accepted, at, ran, suggestion
 
 CAIRN = str(Path(sys.executable).with_name("cairn"))
 

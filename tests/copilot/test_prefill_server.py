@@ -20,7 +20,8 @@ from websockets.sync.client import connect
 from cairn.llm._local import LocalModel
 from cairn.server._prefill import Prefill
 
-from .test_suggest_server import CAIRN, TOKEN, Server, _wait
+from .._wait import wait_until
+from ._server import CAIRN, TOKEN, Server
 
 RUNBOOK = """# Check the payments service
 
@@ -123,7 +124,7 @@ def test_the_prefill_evaluates_the_prompt_with_its_learned_examples(tmp_path: Pa
     server = Server(root, cfg, model="local", prefill=True)
     try:
         learning = server.app.state.cairn.learning
-        assert learning is not None and _wait(lambda: learning.ready, 30)
+        assert learning is not None and wait_until(lambda: learning.ready, 30)
         LocalModel()._load().llm.reset()
         _run(server, "pods")
         prefill = server.app.state.cairn.prefill

@@ -7,24 +7,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 
 from cairn import learnlog
-from cairn.server import ServerConfig, create_app, listen
 
+from .._wait import wait_until
 from ..llm.fake_openai import Behaviour, FakeOpenAI
-
-TOKEN = "suggest-token-" + "y" * 20
-CAIRN = str(Path(sys.executable).with_name("cairn"))
+from ._server import CAIRN, Server
 
 RUNBOOK = """# Restart the queue worker
 
@@ -76,62 +71,6 @@ def fake() -> Iterator[FakeOpenAI]:
     server = FakeOpenAI()
     yield server
     server.close()
-
-
-def _wait(condition: Callable[[], object], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-class Server:
-    def __init__(self, root: Path, config_dir: Path, **options: Any) -> None:
-        learnlog.configure(config_dir, enabled=True)
-        self.sock = listen("127.0.0.1", 0)
-        self.port = int(self.sock.getsockname()[1])
-        config = ServerConfig(
-            root=root, token=TOKEN, port=self.port, config_dir=config_dir, **options
-        )
-        self.app = create_app(config)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-        self.thread.start()
-        assert _wait(lambda: self.server.started or not self.thread.is_alive(), 15)
-        assert self.server.started
-
-    def http(self, token: str | None = TOKEN) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(
-            base_url=f"http://127.0.0.1:{self.port}", headers=headers, trust_env=False, timeout=60
-        )
-
-    def suggest(self, **body: Any) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
-        """The status and the (event, data) pairs of one streamed suggestion."""
-        events: list[tuple[str, dict[str, Any]]] = []
-        with self.http() as client, client.stream("POST", "/v1/suggest", json=body) as reply:
-            if reply.status_code != 200:
-                reply.read()
-                return reply.status_code, [("refused", reply.json())]
-            assert reply.headers["content-type"].startswith("text/event-stream")
-            kind = ""
-            for line in reply.iter_lines():
-                if line.startswith("event: "):
-                    kind = line.removeprefix("event: ")
-                elif line.startswith("data: "):
-                    events.append((kind, json.loads(line.removeprefix("data: "))))
-        return 200, events
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-        self.sock.close()
-        learnlog.configure(None, enabled=False)
-        assert not self.thread.is_alive(), "the server did not stop"
 
 
 @pytest.fixture
@@ -449,7 +388,7 @@ def test_the_servers_model_calls_are_recorded_when_recording_is_on(
         assert out.returncode == 0, out.stderr
         return [json.loads(line) for line in out.stdout.splitlines()]  # one run a line
 
-    assert _wait(lambda: runs(), 30), "no run recorded"
+    assert wait_until(lambda: runs(), 30), "no run recorded"
     (run,) = runs()
     assert run["kind"] == "suggestion"
     tree = subprocess.run(
@@ -487,7 +426,7 @@ def test_the_background_learner_feeds_examples_into_the_prompt(
         _, events = server.suggest(path="next.md")
         return any(k == "suggestion" and d["examples"] > 0 for k, d in events)
 
-    assert _wait(learned, 30), f"nothing learned (passes: {learning.passes}, {learning.error})"
+    assert wait_until(learned, 30), f"nothing learned (passes: {learning.passes}, {learning.error})"
     prompt = _prompt(fake)
     assert "Examples" in prompt
     assert 'echo "queue-worker-7d9 CrashLoopBackOff"' in prompt.split("## Notebook")[0]

@@ -13,7 +13,8 @@ import pytest
 
 from cairn.kernel import CellResult, CellSpec, Session
 
-from ._processes import group_members, is_gone, read_pid, runs_in_group, wait_until
+from .._wait import wait_until
+from ._processes import group_members, is_gone, read_pid, runs_in_group
 
 
 @pytest.mark.parametrize("interactive", [False, True])

@@ -16,7 +16,8 @@ import pytest
 
 from cairn.kernel import CellSpec, Session
 
-from ._processes import is_gone, wait_until
+from .._wait import wait_until
+from ._processes import is_gone
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +11,7 @@ import pytest
 from cairn.learnlog import CellExecuted, LearningLog
 from cairn.learnlog._reader import Offset, log_paths, read_events
 
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from .._wait import wait_until
 
 
 def _emit(log: LearningLog, count: int, prefix: str = "c") -> list[str]:

@@ -22,6 +22,8 @@ from websockets.sync.client import ClientConnection, connect
 from cairn import learnlog
 from cairn.server import ServerConfig, create_app, listen
 
+from .._wait import wait_until
+
 TOKEN = "test-token-" + "x" * 20
 CELL_ID = "01JBZQ4K7W3Y8R5T2N6M9P0XSV"
 
@@ -62,16 +64,6 @@ echo "done" >&2
 echo "greeting=${{GREETING:-unset}}"
 ```
 """
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def read_events(log_dir: Path) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect as aconnect
 from websockets.exceptions import ConnectionClosed
 
+from .._wait import wait_until as poll
 from .conftest import (
     CELL_ID,
     RUNBOOK,
@@ -30,7 +31,6 @@ from .conftest import (
     read_events,
     serve,
 )
-from .conftest import wait_until as poll
 
 
 def _gone(pid: int) -> bool:

@@ -278,7 +278,8 @@ def test_a_cancelled_call_is_interrupted(recorder: Recorder) -> None:
                     pass
 
             task = asyncio.create_task(consume())
-            await asyncio.sleep(0.5)
+            while not fake.seen:  # cancel once the request is on the wire, not after a guess
+                await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
