@@ -40,20 +40,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from cairn.copilot import ContextCell, Example, OutputPart, query_text
-from cairn.copilot._analyze import Analyzer
-from cairn.copilot._budget import Budget
-from cairn.copilot._cells import cells_from_notebook
-from cairn.copilot._dataset import load_dataset
-from cairn.copilot._eval import learn
-from cairn.copilot._examples import ExampleIndex
-from cairn.copilot._executions import attach_executions
-from cairn.copilot._history import executions_for
-from cairn.copilot._next import prepare_next, suggest_next
-from cairn.copilot._suggest import SuggestError, prepare
+from cairn.copilot import (
+    Analyzer,
+    Budget,
+    ContextCell,
+    Example,
+    ExampleIndex,
+    OutputPart,
+    SuggestError,
+    attach_executions,
+    cells_from_notebook,
+    executions_for,
+    load_dataset,
+    prepare_next,
+    query_text,
+    suggest_next,
+)
+from cairn.copilot import prepare_prompt as prepare
+from cairn.copilot import runbook_examples as learn
 from cairn.index import open_embedder
-from cairn.learnlog import CellExecuted, LearningLog
-from cairn.learnlog._writer import SegmentWriter
+from cairn.learnlog import CellExecuted, LearningLog, SegmentWriter
 from cairn.llm import LocalModel
 from cairn.notebook import load
 from cairn.store import MemoryKV, SQLiteKV
@@ -375,14 +381,14 @@ def _write_log(log_dir: Path, lines: Iterator[str]) -> int:
 
 
 def _sizes(log_dir: Path) -> dict[Path, int]:
-    from cairn.learnlog._reader import log_paths
+    from cairn.learnlog import log_paths
 
     return {path: path.stat().st_size for path in log_paths(log_dir)}
 
 
 def _decode_all(log_dir: Path, after: dict[Path, int] | None = None) -> int:
     """`json.loads` of every line (after the given file sizes, if any): the baseline."""
-    from cairn.learnlog._reader import log_paths
+    from cairn.learnlog import log_paths
 
     n = 0
     for path in log_paths(log_dir):

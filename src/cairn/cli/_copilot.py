@@ -155,8 +155,7 @@ def suggest_command(
     suggestion below the confidence threshold is not shown (see --force)."""
     from .. import learnlog
     from ..copilot import SuggestError, accepted_event, generated_event, suggest_next
-    from ..llm import run_sync
-    from ..llm._config import load_config, open_model
+    from ..llm import load_config, open_model, run_sync
     from ..notebook import load
 
     nb = load(file)

@@ -99,7 +99,7 @@ def debug_runs(as_json: bool, kind: str | None, errors: bool, limit: int) -> Non
     if not chosen:
         print("no recorded runs" + (" match" if kind or errors else ""), file=sys.stderr)
         return
-    from ..llm.recorder._show import render_runs_table
+    from ..llm.recorder import render_runs_table
 
     text = render_runs_table(chosen, width=_width())
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -119,7 +119,7 @@ def debug_show(run: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps(tree, indent=2))
         return
-    from ..llm.recorder._show import render_run
+    from ..llm.recorder import render_run
 
     text = render_run(tree, width=_width())
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -146,7 +146,7 @@ def debug_export(
     finally:
         store.kv.close()
     if fmt == "otel":
-        from ..llm.recorder._otel import export_otel
+        from ..llm.recorder import export_otel
 
         data: Any = export_otel(tree, include_content=include_content)
     else:

@@ -17,8 +17,8 @@ from ._settings import common_options, settings
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from ..copilot._eval import Judge, Memory, Predict
-    from ..copilot._types import ContextCell
+    from ..copilot import ContextCell, Judge, Predict
+    from ..copilot import EvalMemory as Memory
     from ..llm import Model
 
 DEFAULT_ARMS = "baseline,learning,retrieval"
@@ -80,8 +80,7 @@ def eval_command(
     prediction of every code cell (exact match, argument distance). Several datasets
     are evaluated one after the other (each learns from nothing), and --plot draws
     their learning curves side by side."""
-    from ..copilot._dataset import load_dataset
-    from ..copilot._eval import format_table, parse_arms, plot, run_eval
+    from ..copilot import format_table, load_dataset, parse_arms, plot, run_eval
 
     chosen = parse_arms(arms)
     loaded = [(path, load_dataset(path, limit=limit)) for path in datasets]  # all, first
@@ -119,7 +118,7 @@ def eval_command(
 
 def _predictor(spec: str | None, debug: bool | None, with_candidates: bool) -> Predict:
     """The suggestion pipeline with the model (every call recorded when recording is on)."""
-    from ..llm._config import load_config, open_model
+    from ..llm import load_config, open_model
     from ._llm import recorded
 
     model = open_model(spec, load_config(settings().resolved_config_dir()))
@@ -129,9 +128,7 @@ def _predictor(spec: str | None, debug: bool | None, with_candidates: bool) -> P
 def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
     """A predictor that runs the one suggestion pipeline (`copilot.next_cells`); without
     a memory (the baseline arm) it is the model alone."""
-    from ..copilot._eval import Prediction
-    from ..copilot._pipeline import next_cells
-    from ..copilot._suggest import SuggestError
+    from ..copilot import Prediction, SuggestError, next_cells
     from ..llm import run_sync
 
     def predict(context: Sequence[ContextCell], memory: Memory | None) -> Prediction:
@@ -164,15 +161,15 @@ def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
 
 
 def _judge(spec: str) -> Judge:
-    from ..copilot._judge import llm_judge
-    from ..llm._config import load_config, open_model
+    from ..copilot import llm_judge
+    from ..llm import load_config, open_model
 
     return llm_judge(open_model(spec, load_config(settings().resolved_config_dir())))
 
 
 def _memory_factory(kind: str) -> Callable[[], Memory]:
     """A fresh, empty example index per arm (in memory), sharing one embedder."""
-    from ..copilot._examples import ExampleIndex
+    from ..copilot import ExampleIndex
     from ..index import open_embedder
     from ..store import MemoryKV
 

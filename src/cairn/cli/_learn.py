@@ -22,9 +22,7 @@ from ._progress import spinner
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
-    from ..copilot._analyze import AnalyzeCounts
-    from ..copilot._learn import LearnCounts
-    from ..copilot._traces import ModelStats
+    from ..copilot import AnalyzeCounts, LearnCounts, ModelStats
     from ..store import KV
 
 store_option = click.option(
@@ -53,7 +51,7 @@ def _log_dir() -> Path:
 
 
 def _summary(analyzed: AnalyzeCounts, learned: LearnCounts) -> str:
-    from ..copilot._learn import RERUN_WINDOW
+    from ..copilot import RERUN_WINDOW
 
     text = (
         f"cairn: analyzed {analyzed.events} events: {analyzed.suggested} suggested cells,"
@@ -121,8 +119,7 @@ def learn(
 ) -> int:
     """Analyze the learning log (what became of each suggestion) and learn examples from
     the commands that ran successfully; only events since the last run are read."""
-    from ..copilot._examples import ExampleIndex, choose_embedder
-    from ..copilot._learn import learn_once
+    from ..copilot import ExampleIndex, choose_embedder, learn_once
 
     with _store(store_url) as kv:
         index = ExampleIndex(kv, choose_embedder(kv, embedder))
@@ -167,8 +164,7 @@ def _rows(numbers: dict[str, ModelStats]) -> list[dict[str, object]]:
 def stats(store_url: str | None, as_json: bool) -> None:
     """How each model's suggestions fared: shown, accepted, run as suggested, edited
     (and by how many tokens), not run. The learning log is analyzed first."""
-    from ..copilot._analyze import Analyzer
-    from ..copilot._traces import stats as model_stats
+    from ..copilot import Analyzer, model_stats
 
     with _store(store_url, read_only=True) as kv:
         Analyzer(kv, _log_dir()).run()

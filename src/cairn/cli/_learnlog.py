@@ -34,8 +34,7 @@ def learnlog_import_runme(directory: Path) -> None:
 
     Imported events have stable ids, so importing the same logs again adds nothing."""
     from .. import learnlog
-    from ..learnlog._reader import read_events
-    from ..learnlog._runme import scan_runme
+    from ..learnlog import read_events, scan_runme
 
     found = scan_runme(directory)
     logs = _logs_dir()
@@ -110,7 +109,7 @@ def logs_tail(follow: bool, as_json: bool, count: int) -> None:
     """Print the latest learning events (and, with --follow, new ones as they come)."""
     from collections import deque
 
-    from ..learnlog._reader import read_events
+    from ..learnlog import read_events
 
     directory = _logs_dir()
     if not directory.is_dir():
@@ -136,7 +135,7 @@ def logs_stats(as_json: bool) -> None:
     """Events per type, files and size of the learning log."""
     from collections import Counter
 
-    from ..learnlog._reader import log_paths, read_events
+    from ..learnlog import log_paths, read_events
 
     directory = _logs_dir()
     files = log_paths(directory) if directory.is_dir() else []

@@ -14,8 +14,7 @@ from ._params import Count, Finite
 from ._settings import common_options, settings
 
 if TYPE_CHECKING:
-    from ..llm._config import LLMConfig
-    from ..llm._model import Model
+    from ..llm import LLMConfig, Model
 
 # --debug/--no-debug: record this command's model calls (or not), whatever the config says.
 debug_option = click.option(
@@ -48,7 +47,7 @@ def flush_recording(model: Model) -> None:
 
 
 def _config() -> LLMConfig:
-    from ..llm._config import load_config
+    from ..llm import load_config
 
     return load_config(settings().resolved_config_dir())
 
@@ -74,8 +73,7 @@ def prompt(
     """Send TEXT to a model and print the answer."""
     import asyncio
 
-    from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta
-    from ..llm._config import open_model
+    from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta, open_model
 
     model = recorded(open_model(spec, _config()), "prompt", debug)
     messages = ([Message("system", system_text)] if system_text else []) + [Message("user", text)]
@@ -113,7 +111,7 @@ def models_group() -> None:
 @common_options
 def models_list(as_json: bool) -> None:
     """Each provider: the model it would use, whether it is configured, the default."""
-    from ..llm._config import list_models
+    from ..llm import list_models
 
     infos = list_models(_config())
     if as_json:
@@ -135,8 +133,7 @@ def models_check(specs: tuple[str, ...], debug: bool | None) -> int:
     """Ask each model a one-word question: which answer, and how fast."""
     import asyncio
 
-    from ..llm import LLMError, Options, Request, user
-    from ..llm._config import list_models, open_model
+    from ..llm import LLMError, Options, Request, list_models, open_model, user
 
     config = _config()
     chosen = list(specs) or [i.spec for i in list_models(config) if i.configured]

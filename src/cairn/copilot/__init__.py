@@ -29,7 +29,27 @@ from ._query import query_text
 from ._types import ContextCell, Example, OutputPart, Suggestion, SuggestResult
 
 if TYPE_CHECKING:
+    from ._analyze import AnalyzeCounts, Analyzer
+    from ._budget import Budget
     from ._cells import cells_from_notebook
+    from ._dataset import DatasetError, load_dataset
+    from ._eval import (
+        EvalError,
+        Judge,
+        Predict,
+        Prediction,
+        format_table,
+        parse_arms,
+        plot,
+        run_eval,
+    )
+    from ._eval import Memory as EvalMemory
+    from ._eval import learn as runbook_examples
+    from ._examples import ExampleError, ExampleIndex, choose_embedder, recorded_embedder
+    from ._executions import attach_executions
+    from ._history import executions_for
+    from ._judge import JudgeError, llm_judge
+    from ._learn import RERUN_WINDOW, LearnCounts, learn_once, run_learning_loop
     from ._next import (
         Prepared,
         Suggested,
@@ -40,13 +60,48 @@ if TYPE_CHECKING:
         source_name,
         suggest_next,
     )
-    from ._pipeline import Memory
+    from ._pipeline import Memory, next_cells
     from ._rank import THRESHOLD
     from ._suggest import SuggestError, SuggestTimeout
+    from ._suggest import prepare as prepare_prompt
     from ._suggest_events import accepted_event, generated_event
+    from ._traces import ModelStats
+    from ._traces import stats as model_stats
     from ._vscode import NotebookFormatError, cells_from_vscode
 
+# name → module, or module:attribute where the face names it differently
 _LAZY = {
+    "AnalyzeCounts": "._analyze",
+    "Analyzer": "._analyze",
+    "Budget": "._budget",
+    "DatasetError": "._dataset",
+    "EvalError": "._eval",
+    "EvalMemory": "._eval:Memory",
+    "ExampleError": "._examples",
+    "ExampleIndex": "._examples",
+    "Judge": "._eval",
+    "JudgeError": "._judge",
+    "LearnCounts": "._learn",
+    "ModelStats": "._traces",
+    "Predict": "._eval",
+    "Prediction": "._eval",
+    "RERUN_WINDOW": "._learn",
+    "attach_executions": "._executions",
+    "choose_embedder": "._examples",
+    "executions_for": "._history",
+    "format_table": "._eval",
+    "learn_once": "._learn",
+    "llm_judge": "._judge",
+    "load_dataset": "._dataset",
+    "model_stats": "._traces:stats",
+    "next_cells": "._pipeline",
+    "parse_arms": "._eval",
+    "plot": "._eval",
+    "prepare_prompt": "._suggest:prepare",
+    "recorded_embedder": "._examples",
+    "run_eval": "._eval",
+    "run_learning_loop": "._learn",
+    "runbook_examples": "._eval:learn",
     "Memory": "._pipeline",
     "NotebookFormatError": "._vscode",
     "Prepared": "._next",
@@ -71,19 +126,35 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module, __name__), attribute or name)
     globals()[name] = value
     return value
 
 
 __all__ = [
+    "RERUN_WINDOW",
     "THRESHOLD",
+    "AnalyzeCounts",
+    "Analyzer",
+    "Budget",
     "ContextCell",
     "CopilotError",
+    "DatasetError",
+    "EvalError",
+    "EvalMemory",
     "Example",
+    "ExampleError",
+    "ExampleIndex",
+    "Judge",
+    "JudgeError",
+    "LearnCounts",
     "Memory",
+    "ModelStats",
     "NotebookFormatError",
     "OutputPart",
+    "Predict",
+    "Prediction",
     "Prepared",
     "SuggestError",
     "SuggestResult",
@@ -91,14 +162,30 @@ __all__ = [
     "Suggested",
     "Suggestion",
     "accepted_event",
+    "attach_executions",
     "cells_from_notebook",
     "cells_from_vscode",
+    "choose_embedder",
+    "executions_for",
+    "format_table",
     "generated_event",
     "good_enough",
+    "learn_once",
+    "llm_judge",
+    "load_dataset",
+    "model_stats",
+    "next_cells",
     "not_good_enough",
     "open_memory",
+    "parse_arms",
+    "plot",
     "prepare_next",
+    "prepare_prompt",
     "query_text",
+    "recorded_embedder",
+    "run_eval",
+    "run_learning_loop",
+    "runbook_examples",
     "source_name",
     "suggest_next",
 ]

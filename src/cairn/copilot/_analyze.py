@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from ..learnlog._reader import Offset
+from ..learnlog import Offset
 from ..store import KV, Fence, ordered
 from ._edits import edit_distance, normalize
 from ._errors import AnalyzeError

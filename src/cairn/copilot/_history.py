@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from ..learnlog._reader import Offset
+from ..learnlog import Offset
 from ..store import KV, Fence, LockTimeoutError, ordered
 from ._errors import AnalyzeError
 from ._logscan import Event, LogScan, decode_line, load_offset

@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..learnlog._reader import Offset
+from ..learnlog import Offset
 from ..store import KV, Fence, ordered
 from ._analyze import AnalyzeCounts, Analyzer
 from ._edits import normalize

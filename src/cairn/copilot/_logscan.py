@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ..learnlog._reader import Offset, log_paths
+from ..learnlog import Offset, log_paths
 from ..store import KV
 from ._errors import AnalyzeError
 

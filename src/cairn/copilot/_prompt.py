@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..llm import Message, Options, Request
-from ..llm._types import Role
+from ..llm import Message, Options, Request, Role
 from ._budget import MAX_CHARS_PER_TOKEN, Budget
 from ._errors import ContextError
 from ._render import Part, Renderer, clean, fenced, join, part

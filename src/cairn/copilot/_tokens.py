@@ -174,9 +174,9 @@ def gguf_tokenizer(path: str | None = None) -> GGUFTokenizer:
     from ..llm import LLMError
 
     try:
-        from ..llm._local import _default_path, _quiet_llama_logs
+        from ..llm import default_model_path, quiet_llama_logs
 
-        path = path or _default_path()  # looked up once per process
+        path = path or default_model_path()  # looked up once per process
         key = str(Path(path).resolve())
         with _LOCK:
             if key not in _GGUF:
@@ -184,7 +184,7 @@ def gguf_tokenizer(path: str | None = None) -> GGUFTokenizer:
                     raise TokenizerError(f"GGUF file not found: {path}")
                 from llama_cpp import Llama
 
-                _quiet_llama_logs()
+                quiet_llama_logs()
                 llm = Llama(model_path=key, vocab_only=True, n_ctx=8, verbose=False)
                 _GGUF[key] = GGUFTokenizer(llm, key)
             return _GGUF[key]
@@ -258,12 +258,12 @@ def _openai(model: str) -> Tokenizer:
 
 
 def _local(model: str, model_path: str | None) -> Tokenizer:
-    from ..llm._local import _DEFAULT_FILE
+    from ..llm import DEFAULT_MODEL_FILE
 
     path = model_path
     if path is None and model.endswith(".gguf"):
         path = model
-    if path is None and model not in ("", Path(_DEFAULT_FILE).stem):
+    if path is None and model not in ("", Path(DEFAULT_MODEL_FILE).stem):
         return EstimateTokenizer()  # a GGUF file we cannot locate from its name alone
     try:
         return gguf_tokenizer(path)

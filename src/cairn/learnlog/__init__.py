@@ -11,6 +11,8 @@ The one way in is `emit(event)`: every learning event in Cairn goes through it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._events import (
     EVENT_TYPES,
     EVENTS_BY_TYPE,
@@ -42,6 +44,12 @@ from ._log import (
 )
 from ._record import cell_executed, cell_started, session_ended, session_started
 
+if TYPE_CHECKING:
+    from ..privacy import Redactor, redact
+    from ._reader import LogReader, Offset, ReadCounts, log_paths, read_events
+    from ._runme import RunmeImport, import_runme, scan_runme
+    from ._writer import SegmentWriter
+
 # Readers, the redactor and the Runme importer load on first use: `cairn run` only
 # emits, and every millisecond of its start-up counts.
 _LAZY = {
@@ -55,6 +63,7 @@ _LAZY = {
     "RunmeImport": "._runme",
     "import_runme": "._runme",
     "scan_runme": "._runme",
+    "SegmentWriter": "._writer",
 }
 
 
@@ -83,6 +92,7 @@ __all__ = [
     "ReadCounts",
     "Redactor",
     "RunmeImport",
+    "SegmentWriter",
     "SessionEnded",
     "SessionStarted",
     "SuggestedCell",

@@ -8,8 +8,25 @@ their SDKs lazily.
 """
 
 from ._anthropic import AnthropicModel
+from ._config import (
+    ConfigError,
+    LLMConfig,
+    MissingKeyError,
+    ModelInfo,
+    default_spec,
+    list_models,
+    load_config,
+    open_model,
+    split_spec,
+)
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
-from ._local import LocalModel, render_prompt
+from ._local import (
+    DEFAULT_MODEL_FILE,
+    LocalModel,
+    default_model_path,
+    quiet_llama_logs,
+    render_prompt,
+)
 from ._model import Model, run_sync
 from ._openai import OpenAIModel, decode_arguments
 from ._types import (
@@ -20,6 +37,7 @@ from ._types import (
     Options,
     Request,
     Response,
+    Role,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -34,20 +52,26 @@ from ._types import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL_FILE",
     "AnthropicModel",
+    "ConfigError",
     "Embeddings",
     "ErrorEvent",
     "Finish",
+    "LLMConfig",
     "LLMError",
     "LocalModel",
     "Message",
+    "MissingKeyError",
     "Model",
+    "ModelInfo",
     "OpenAIModel",
     "Options",
     "ProviderError",
     "ProviderUnavailableError",
     "Request",
     "Response",
+    "Role",
     "StreamEvent",
     "TextDelta",
     "ToolCall",
@@ -58,8 +82,15 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "decode_arguments",
+    "default_model_path",
+    "default_spec",
+    "list_models",
+    "load_config",
+    "open_model",
+    "quiet_llama_logs",
     "render_prompt",
     "run_sync",
+    "split_spec",
     "system",
     "user",
 ]

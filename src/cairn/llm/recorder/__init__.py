@@ -32,6 +32,21 @@ from ._store import RecordStore, Write
 
 if TYPE_CHECKING:
     from .._model import Model
+    from ._otel import export_otel
+    from ._show import render_run, render_runs_table
+
+# What reads the records for people (tables, OpenTelemetry export) loads on first use.
+_LAZY = {"export_otel": "._otel", "render_run": "._show", "render_runs_table": "._show"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 _SHARED: dict[str, Recorder] = {}
 _SHARED_LOCK = threading.Lock()
@@ -39,13 +54,10 @@ _SHARED_LOCK = threading.Lock()
 
 def open_record_store(settings: DebugSettings) -> RecordStore:
     """The store that settings name (SQLite at `<config dir>/debug.db` by default)."""
-    from ...store import SQLiteKV, open_store
+    from ...store import open_store
 
-    url = settings.store
-    if url.startswith(("postgres://", "postgresql://", "memory:")):
-        return RecordStore(open_store(url))
     # Debug records need no fsync per commit: WAL with synchronous=NORMAL.
-    return RecordStore(SQLiteKV(url.removeprefix("sqlite://"), durable=False))
+    return RecordStore(open_store(settings.store, durable=False))
 
 
 def open_recorder(settings: DebugSettings) -> Recorder:
@@ -134,11 +146,14 @@ __all__ = [
     "Write",
     "close_shared",
     "current_run_id",
+    "export_otel",
     "load_settings",
     "now_ns",
     "open_record_store",
     "open_recorder",
     "record",
+    "render_run",
+    "render_runs_table",
     "shared_recorder",
     "supersedes",
 ]

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from ...notebook._ulid import new_ulid
+from ...notebook import new_ulid
 from .._errors import LLMError, ProviderError
 from .._model import Model
 from .._types import (
