@@ -58,9 +58,8 @@ from cairn.copilot import (
 )
 from cairn.copilot import prepare_prompt as prepare
 from cairn.copilot import runbook_examples as learn
-from cairn.index import open_embedder
 from cairn.learnlog import CellExecuted, LearningLog, SegmentWriter
-from cairn.llm import LocalModel
+from cairn.llm import LocalModel, open_embedder
 from cairn.notebook import load
 from cairn.store import MemoryKV, SQLiteKV
 

@@ -22,7 +22,8 @@ from cairn.copilot._examples import (
     recorded_embedder,
 )
 from cairn.copilot._learn import RERUN_WINDOW, Learner
-from cairn.index import Embedder, HashEmbedder, LocalEmbedder, open_embedder
+from cairn.index import Embedder, HashEmbedder, LocalEmbedder
+from cairn.llm import open_embedder
 from cairn.store import KV, open_store, ordered
 
 from ._events import T0, EventLog, ran

@@ -19,8 +19,8 @@ import pytest
 
 from cairn.copilot._examples import ExampleIndex
 from cairn.copilot._learn import RERUN_WINDOW, Learner
-from cairn.index import open_embedder
 from cairn.learnlog import SessionEnded, read_events
+from cairn.llm import open_embedder
 from cairn.store import open_store
 
 from ._events import EventLog, accepted, at, ran, suggestion

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import API_KEY, FakeEmbeddingsServer
+from ..llm.fake_openai import FakeOpenAI
+from .conftest import API_KEY
 
 CAIRN = str(Path(sys.executable).with_name("cairn"))
 
@@ -102,10 +103,10 @@ def test_another_embedder_is_refused_until_rebuild(docs: Path) -> None:
 
 
 def test_rebuild_switches_to_an_openai_compatible_server(
-    docs: Path, embeddings_server: FakeEmbeddingsServer
+    docs: Path, embeddings_server: FakeOpenAI
 ) -> None:
     assert cairn("index", "add", "docs", "--embedder", "hash", cwd=docs).returncode == 0
-    url = embeddings_server.url
+    url = embeddings_server.base_url
     rebuilt = cairn(
         "index", "add", "docs", "--embedder", "openai", "--base-url", url, "--model", "nomic",
         "--rebuild", cwd=docs, CAIRN_EMBEDDINGS_API_KEY=API_KEY,
@@ -119,7 +120,7 @@ def test_rebuild_switches_to_an_openai_compatible_server(
         CAIRN_EMBEDDINGS_API_KEY=API_KEY,
     )  # fmt: skip
     assert json.loads(found.stdout)[0]["id"] == "docs/cooking.md#bread"
-    assert embeddings_server.requests[-1]["model"] == "nomic"
+    assert embeddings_server.seen[-1].body["model"] == "nomic"
 
 
 def test_search_of_an_empty_index_finds_nothing(docs: Path) -> None:

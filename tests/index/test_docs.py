@@ -10,7 +10,6 @@ from cairn.index import (
     Docs,
     EmbeddingError,
     IndexingError,
-    OpenAIEmbedder,
     VectorIndex,
     delete_docs,
     embed_docs,
@@ -18,10 +17,12 @@ from cairn.index import (
     index_stats,
     reset_embeddings,
 )
+from cairn.llm import open_embedder
 from cairn.store import SQLiteKV
 from cairn.store.timed import Watcher
 
-from .conftest import API_KEY, CountingEmbedder, FakeEmbeddingsServer
+from ..llm.fake_openai import FakeOpenAI
+from .conftest import API_KEY, CountingEmbedder
 
 
 def corpus(n: int) -> list[Doc]:
@@ -90,13 +91,15 @@ def test_long_docs_are_truncated_before_embedding_and_reported(kv: SQLiteKV) -> 
 
 
 def test_a_failing_batch_keeps_earlier_batches_and_is_retried_next_run(
-    kv: SQLiteKV, embeddings_server: FakeEmbeddingsServer
+    kv: SQLiteKV, embeddings_server: FakeOpenAI
 ) -> None:
     docs = [Doc(f"d{i}", "", f"doc {i}") for i in range(6)]
     docs[4] = Doc("d4", "", "POISON pill")  # the server refuses this input with 400
     Docs(kv).add(docs)
     index = VectorIndex(kv, "docs")
-    client = OpenAIEmbedder(embeddings_server.url, "m", api_key=API_KEY)
+    client = open_embedder(
+        "openai", model="m", base_url=embeddings_server.base_url, api_key=API_KEY
+    )
     with pytest.raises(EmbeddingError, match=r"400 .*too long"):
         embed_docs(kv, client, index, batch_size=2)
     assert [f"d{i}" in index for i in range(6)] == [True] * 4 + [False] * 2

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from cairn.index import (
-    Embedder,
-    EmbeddingError,
-    HashEmbedder,
-    LocalEmbedder,
-    OpenAIEmbedder,
-    open_embedder,
-)
+from cairn.index import Embedder, EmbeddingError, HashEmbedder, LocalEmbedder
+from cairn.llm import ModelEmbedder, OpenAIModel, open_embedder
 
-from .conftest import API_KEY, FakeEmbeddingsServer, Reply
+from ..llm.fake_openai import Behaviour, FakeOpenAI
+from .conftest import API_KEY
+
+
+def _client(
+    fake: FakeOpenAI | str,
+    model: str = "m",
+    *,
+    key: str = API_KEY,
+    retries: int = 3,
+    batch: int = 128,
+) -> ModelEmbedder:
+    """The remote embedder as `open_embedder("openai")` builds it, with test-sized knobs."""
+    url = fake if isinstance(fake, str) else fake.base_url
+    return ModelEmbedder(
+        OpenAIModel(model, base_url=url, api_key=key, max_retries=retries), batch_size=batch
+    )
+
+
+def _requests(fake: FakeOpenAI) -> list[dict[str, object]]:
+    return [seen.body for seen in fake.seen]
+
 
 TEXTS = [
     "The database is locked; restart the server to release it.",
@@ -31,13 +45,13 @@ TEXTS = [
 def embedder(
     request: pytest.FixtureRequest,
     local_embedder: LocalEmbedder,
-    embeddings_server: FakeEmbeddingsServer,
+    embeddings_server: FakeOpenAI,
 ) -> Embedder:
     if request.param == "hash":
         return HashEmbedder(384)
     if request.param == "local":
         return local_embedder
-    return OpenAIEmbedder(embeddings_server.url, "fake-model", api_key=API_KEY, batch_size=2)
+    return _client(embeddings_server, "fake-model", batch=2)
 
 
 def test_every_embedder_gives_one_unit_float32_row_per_text(embedder: Embedder) -> None:
@@ -88,72 +102,67 @@ def test_hash_embedder_of_text_without_words_is_the_zero_vector() -> None:
     assert not vectors[0].any() and vectors[1].any()
 
 
-def test_openai_client_posts_batches_with_bearer_key(
-    embeddings_server: FakeEmbeddingsServer,
-) -> None:
-    client = OpenAIEmbedder(embeddings_server.url, "nomic", api_key=API_KEY, batch_size=2)
+def test_openai_client_posts_batches_with_bearer_key(embeddings_server: FakeOpenAI) -> None:
+    client = _client(embeddings_server, "nomic", batch=2)
     vectors = client.embed(["one", "two", "three", "four", "five"])
     assert vectors.shape == (5, 64)
-    assert [len(r["input"]) for r in embeddings_server.requests] == [2, 2, 1]
-    assert all(r["model"] == "nomic" for r in embeddings_server.requests)
+    assert [len(r["input"]) for r in _requests(embeddings_server)] == [2, 2, 1]  # type: ignore[arg-type]
+    assert all(r["model"] == "nomic" for r in _requests(embeddings_server))
+    assert all(s.headers["authorization"] == f"Bearer {API_KEY}" for s in embeddings_server.seen)
     np.testing.assert_allclose(
         vectors, HashEmbedder(64).embed(["one", "two", "three", "four", "five"]), atol=1e-6
     )
 
 
 def test_openai_client_waits_as_long_as_retry_after_says_then_succeeds(
-    embeddings_server: FakeEmbeddingsServer,
+    embeddings_server: FakeOpenAI,
 ) -> None:
-    embeddings_server.script.append(Reply(429, {"Retry-After": "1"}))
-    client = OpenAIEmbedder(embeddings_server.url, "m", api_key=API_KEY, backoff=0.01)
-    vectors = client.embed(["hello world"])
-    assert vectors.shape == (1, 64)
-    assert len(embeddings_server.requests) == 2
-    assert embeddings_server.times[1] - embeddings_server.times[0] >= 0.95
-
-
-def test_openai_client_retries_server_errors_with_backoff(
-    embeddings_server: FakeEmbeddingsServer,
-) -> None:
-    embeddings_server.script.extend([Reply(503), Reply(500)])
-    client = OpenAIEmbedder(embeddings_server.url, "m", api_key=API_KEY, backoff=0.05)
-    assert client.embed(["hello"]).shape == (1, 64)
-    gaps = np.diff(embeddings_server.times)
-    assert len(embeddings_server.requests) == 3
-    assert gaps[0] >= 0.05 and gaps[1] >= 0.1  # doubling backoff
-
-
-def test_openai_client_gives_up_after_max_retries(embeddings_server: FakeEmbeddingsServer) -> None:
-    embeddings_server.script.extend([Reply(502)] * 5)
-    client = OpenAIEmbedder(
-        embeddings_server.url, "m", api_key=API_KEY, max_retries=2, backoff=0.01
+    embeddings_server.script.append(
+        Behaviour(kind="status", status=429, headers={"Retry-After": "1"})
     )
-    with pytest.raises(EmbeddingError, match=r"502 .* after 3 attempts"):
-        client.embed(["hello"])
-    assert len(embeddings_server.requests) == 3
+    vectors = _client(embeddings_server).embed(["hello world"])
+    assert vectors.shape == (1, 64)
+    times = [s.time for s in embeddings_server.seen]
+    assert len(times) == 2 and times[1] - times[0] >= 0.95
 
 
-def test_openai_client_refuses_a_retry_after_longer_than_it_waits(
-    embeddings_server: FakeEmbeddingsServer,
+def test_openai_client_retries_server_errors_with_growing_backoff(
+    embeddings_server: FakeOpenAI,
 ) -> None:
-    embeddings_server.script.append(Reply(429, {"Retry-After": "3600"}))
-    client = OpenAIEmbedder(embeddings_server.url, "m", api_key=API_KEY, max_wait=5)
-    started = time.monotonic()
-    with pytest.raises(EmbeddingError, match="retry after 3600 s"):
-        client.embed(["hello"])
-    assert time.monotonic() - started < 2
+    embeddings_server.script.extend(
+        [Behaviour(kind="status", status=503), Behaviour(kind="status", status=500)]
+    )
+    assert _client(embeddings_server).embed(["hello"]).shape == (1, 64)
+    gaps = np.diff([s.time for s in embeddings_server.seen])
+    assert len(embeddings_server.seen) == 3
+    assert gaps[1] > gaps[0] > 0  # the SDK's exponential backoff
 
 
-def test_openai_client_wrong_key_is_one_actionable_line(
-    embeddings_server: FakeEmbeddingsServer,
+def test_openai_client_gives_up_after_max_retries_with_one_line(
+    embeddings_server: FakeOpenAI,
 ) -> None:
-    client = OpenAIEmbedder(embeddings_server.url, "m", api_key="wrong")
+    embeddings_server.script.extend([Behaviour(kind="status", status=502)] * 5)
+    with pytest.raises(EmbeddingError, match=r"answered 502") as caught:
+        _client(embeddings_server, retries=2).embed(["hello"])
+    assert len(embeddings_server.seen) == 3 and "\n" not in str(caught.value)
+
+
+def test_a_refused_input_is_one_line_naming_the_servers_reason(
+    embeddings_server: FakeOpenAI,
+) -> None:
+    with pytest.raises(EmbeddingError, match=r"400.*too long for this model") as caught:
+        _client(embeddings_server).embed(["fine", "POISON pill"])
+    assert len(embeddings_server.seen) == 1 and "\n" not in str(caught.value)
+
+
+def test_openai_client_wrong_key_is_one_actionable_line(embeddings_server: FakeOpenAI) -> None:
     with pytest.raises(EmbeddingError) as caught:
-        client.embed(["hello"])
+        _client(embeddings_server, key="wrong").embed(["hello"])
     message = str(caught.value)
-    assert "401" in message and "Incorrect API key" in message and "API key" in message
+    assert "401" in message and "Incorrect API key" in message
+    assert "CAIRN_EMBEDDINGS_API_KEY" in message
     assert "\n" not in message
-    assert len(embeddings_server.requests) == 1  # not retried
+    assert len(embeddings_server.seen) == 1  # not retried
 
 
 def _closed_port() -> int:
@@ -164,20 +173,17 @@ def _closed_port() -> int:
 
 def test_unreachable_server_is_an_embedding_error_naming_the_url() -> None:
     url = f"http://127.0.0.1:{_closed_port()}/v1"
-    client = OpenAIEmbedder(url, "m", api_key=API_KEY)
-    started = time.monotonic()
     with pytest.raises(EmbeddingError) as caught:
-        client.embed(["hello"])
+        _client(url, retries=0).embed(["hello"])
     message = str(caught.value)
     assert f"{url}/embeddings" in message and "cannot reach" in message
     assert "\n" not in message
-    assert time.monotonic() - started < 5
 
 
 def test_open_embedder_reads_the_server_from_the_environment(
-    embeddings_server: FakeEmbeddingsServer, monkeypatch: pytest.MonkeyPatch
+    embeddings_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CAIRN_EMBEDDINGS_URL", embeddings_server.url)
+    monkeypatch.setenv("CAIRN_EMBEDDINGS_URL", embeddings_server.base_url)
     monkeypatch.setenv("CAIRN_EMBEDDINGS_MODEL", "from-env")
     monkeypatch.setenv("CAIRN_EMBEDDINGS_API_KEY", API_KEY)
     embedder = open_embedder("openai")

@@ -1,5 +1,8 @@
-"""A local server that speaks OpenAI's Chat Completions wire format (JSON and SSE), so
-the real `openai` SDK runs against it. Each request takes the next scripted behaviour."""
+"""The one fake OpenAI of the tests: a local server that speaks OpenAI's Chat Completions
+(JSON and SSE) and Embeddings wire formats, so the real `openai` SDK runs against it.
+Each request takes the next scripted behaviour. With `api_key`, other keys get OpenAI's
+401; with `embed`, embeddings come from that function (else an 8-dim byte histogram);
+an input containing "POISON" is refused with 400, as a server refuses an over-long one."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,10 +32,18 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    time: float = 0.0  # time.monotonic() when the request arrived
 
 
 class FakeOpenAI:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        embed: Callable[[Sequence[str]], Any] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.embed = embed
         self.script: deque[Behaviour] = deque()
         self.seen: list[Seen] = []
         fake = self
@@ -48,7 +59,15 @@ class FakeOpenAI:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                fake.seen.append(Seen(self.path, headers, body))
+                fake.seen.append(Seen(self.path, headers, body, time.monotonic()))
+                if fake.api_key and headers.get("authorization") != f"Bearer {fake.api_key}":
+                    error = {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                    }
+                    data = json.dumps({"error": error}).encode()
+                    fake._send(self, 401, data, "application/json", {})
+                    return
                 behaviour = fake.script.popleft() if fake.script else Behaviour()
                 fake.answer(self, behaviour, body)
 
@@ -105,13 +124,21 @@ class FakeOpenAI:
 
     def _embeddings(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        # A deterministic 8-dimensional vector per text: its byte histogram, folded.
-        data = []
-        for i, text in enumerate(texts):
-            vector = [0.0] * 8
-            for byte in str(text).encode():
-                vector[byte % 8] += 1.0
-            data.append({"object": "embedding", "index": i, "embedding": vector})
+        if any("POISON" in str(text) for text in texts):
+            error = {"error": {"message": "input is too long for this model", "type": "x"}}
+            self._send(h, 400, json.dumps(error).encode(), "application/json", {})
+            return
+        if self.embed is not None:
+            vectors = [list(map(float, row)) for row in self.embed([str(t) for t in texts])]
+        else:  # a deterministic 8-dimensional vector per text: its byte histogram, folded
+            vectors = []
+            for text in texts:
+                vector = [0.0] * 8
+                for byte in str(text).encode():
+                    vector[byte % 8] += 1.0
+                vectors.append(vector)
+        data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+        data.reverse()  # the protocol orders by "index", not by position
         tokens = sum(len(str(t).split()) for t in texts)
         payload = {
             "object": "list",

@@ -170,7 +170,7 @@ def _judge(spec: str) -> Judge:
 def _memory_factory(kind: str) -> Callable[[], Memory]:
     """A fresh, empty example index per arm (in memory), sharing one embedder."""
     from ..copilot import ExampleIndex
-    from ..index import open_embedder
+    from ..llm import open_embedder
     from ..store import MemoryKV
 
     embedder = open_embedder(kind)

@@ -65,7 +65,8 @@ def _embedder(
     kv: KV, kind: str | None, base_url: str | None, model: str | None, *, rebuild: bool = False
 ) -> tuple[Embedder, VectorIndex]:
     """The embedder to use and the index, checked against the embedder that filled it."""
-    from ..index import IndexingError, VectorIndex, embedder_kind, open_embedder
+    from ..index import IndexingError, VectorIndex, embedder_kind
+    from ..llm import open_embedder
 
     recorded = VectorIndex(kv, INDEX_NAME).stats().model
     dims = None

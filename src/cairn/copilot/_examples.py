@@ -249,7 +249,8 @@ def choose_embedder(kv: KV, kind: str | None = None, name: str = NAME) -> Embedd
     """The embedder for the examples in `kv`: `kind` ("local", "hash", "openai"), else
     the one that embedded them, else the local model. ExampleError when `kind` differs
     from the one that embedded them."""
-    from ..index import embedder_kind, open_embedder
+    from ..index import embedder_kind
+    from ..llm import open_embedder
 
     recorded = recorded_embedder(kv, name)
     model = dims = None

@@ -20,7 +20,7 @@ from ._docs import (
     index_stats,
     reset_embeddings,
 )
-from ._embedder import Embedder, HashEmbedder
+from ._embedder import Embedder, HashEmbedder, as_matrix
 from ._errors import EmbeddingError, IndexingError, VectorIndexError
 from ._hnsw import HNSWParams
 from ._local import LocalEmbedder
@@ -33,8 +33,7 @@ from ._markdown import (
     slugify,
     split_markdown,
 )
-from ._open import EMBEDDERS, embedder_kind, open_embedder
-from ._openai import OpenAIEmbedder
+from ._open import EMBEDDERS, embedder_kind
 from ._vectors import IndexStats, Match, VectorIndex
 
 __all__ = [
@@ -53,19 +52,18 @@ __all__ = [
     "IndexingError",
     "LocalEmbedder",
     "Match",
-    "OpenAIEmbedder",
     "SkippedFile",
     "UnreadableFilesError",
     "VectorIndex",
     "VectorIndexError",
     "add_markdown",
+    "as_matrix",
     "delete_docs",
     "embed_docs",
     "embedder_kind",
     "embedding_text",
     "index_stats",
     "markdown_docs",
-    "open_embedder",
     "reset_embeddings",
     "slugify",
     "split_markdown",

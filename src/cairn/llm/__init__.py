@@ -19,6 +19,12 @@ from ._config import (
     open_model,
     split_spec,
 )
+from ._embedder import (
+    DEFAULT_EMBEDDINGS_MODEL,
+    DEFAULT_EMBEDDINGS_URL,
+    ModelEmbedder,
+    open_embedder,
+)
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
 from ._local import (
     DEFAULT_MODEL_FILE,
@@ -52,6 +58,8 @@ from ._types import (
 )
 
 __all__ = [
+    "DEFAULT_EMBEDDINGS_MODEL",
+    "DEFAULT_EMBEDDINGS_URL",
     "DEFAULT_MODEL_FILE",
     "AnthropicModel",
     "ConfigError",
@@ -64,6 +72,7 @@ __all__ = [
     "Message",
     "MissingKeyError",
     "Model",
+    "ModelEmbedder",
     "ModelInfo",
     "OpenAIModel",
     "Options",
@@ -86,6 +95,7 @@ __all__ = [
     "default_spec",
     "list_models",
     "load_config",
+    "open_embedder",
     "open_model",
     "quiet_llama_logs",
     "render_prompt",

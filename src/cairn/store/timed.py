@@ -1,5 +1,6 @@
 """Timed collections: (kind, key) → value, plus an index by modification sequence, and
-watchers — named, durable cursors over that index for incremental processing.
+consumers — named, durable, fenced cursors over that index for incremental processing
+(`Watcher` is the older cursor-only face of the same cursor).
 
 Unlike Gaby's `storage/timed`, which orders entries by a nanosecond wall clock (and
 loses entries when two writers' clocks disagree), the order here is a counter kept in
@@ -12,6 +13,14 @@ Layout (all keys encoded with `ordered`):
   ("timed.seq", kind, seq)         → key
   ("timed.counter", kind)          → 8-byte last seq
   ("timed.watch", kind, name)      → 8-byte cursor
+
+A delete takes a sequence number too: its ("timed.seq", kind, seq) entry stays while
+the entry itself is gone, a tombstone that consumers see as a `Change` with
+`deleted=True`. Stores written before tombstones existed simply have no such entries
+(their old deletions are not replayed); older code reading a newer store skips
+tombstones, as it skipped index entries whose entry was gone. A tombstone whose key is
+set again later is superseded (its entry has a newer seq) and is skipped like an
+overwritten entry.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from dataclasses import dataclass
 
 from . import ordered
 from ._errors import LockError
-from ._kv import KV, Fence
+from ._kv import KV, Batch, Fence
 
 _SEQ = 8
 
@@ -43,6 +52,20 @@ class Entry:
     key: bytes
     value: bytes
     seq: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """One modification of a timed collection: the entry as set, or a deletion."""
+
+    kind: str
+    key: bytes
+    seq: int
+    entry: Entry | None  # None: the key was deleted
+
+    @property
+    def deleted(self) -> bool:
+        return self.entry is None
 
 
 class Collection:
@@ -103,14 +126,18 @@ class Collection:
             self.kv.unlock(self._lock_name)
 
     def delete(self, key: bytes) -> None:
+        """Delete one entry (nothing if absent); consumers see it as a deleted `Change`."""
         token = self.kv.lock(self._lock_name)
         try:
             current = self.kv.get(self._entry_key(key))
             if current is None:
                 return
+            seq = _from_u64(self.kv.get(self._counter_key())) + 1
             batch = self.kv.batch()
             batch.delete(self._entry_key(key))
             batch.delete(self._seq_key(_from_u64(current)))
+            batch.set(self._seq_key(seq), bytes(key))  # the tombstone
+            batch.set(self._counter_key(), _u64(seq))
             batch.apply(fence=(self._lock_name, token))
         finally:
             self.kv.unlock(self._lock_name)
@@ -128,15 +155,23 @@ class Collection:
             yield Entry(self.kind, key, raw[_SEQ:], _from_u64(raw))
 
     def after(self, seq: int) -> Iterator[Entry]:
-        """Entries modified after `seq`, in modification order."""
+        """Entries modified after `seq`, in modification order (deletions left out)."""
+        for change in self.changes(seq):
+            if change.entry is not None:
+                yield change.entry
+
+    def changes(self, seq: int) -> Iterator[Change]:
+        """Modifications after `seq`, deletions included, in modification order."""
         start = self._seq_key(seq + 1)
         end = ordered.encode("timed.seq", self.kind, ordered.Inf)
         for k, key in self.kv.scan(start, end):
-            entry_seq = ordered.decode(k, str, str, int)[2]
+            change_seq = ordered.decode(k, str, str, int)[2]
             entry = self.get(key)
-            # Overwritten since this index entry was read: its newer entry comes later.
-            if entry is not None and entry.seq == entry_seq:
-                yield entry
+            if entry is None:
+                yield Change(self.kind, key, change_seq, None)
+            # Else overwritten since this index entry was read: its newer entry comes later.
+            elif entry.seq == change_seq:
+                yield Change(self.kind, key, change_seq, entry)
 
 
 class Watcher:
@@ -191,3 +226,73 @@ class Watcher:
     def latest(self) -> int:
         """The collection's latest sequence number."""
         return self.collection.latest()
+
+
+class Consumer:
+    """A named, durable, fenced consumer of a collection's changes (deletions included).
+
+    Use it under `locked()`, so two processes running the same consumer never handle
+    the same change at once. Read `changes()` (or `batches(n)`), write the results into
+    a batch of the same store, and `commit(batch, seq)`: the results and the new cursor
+    are applied together, atomically, fenced by the consumer's lock. A consumer killed
+    mid-batch therefore leaves neither results nor cursor of that batch behind, and one
+    that lost its lock cannot write either: nothing is lost or processed twice.
+
+    Its cursor is the same stored cursor as a `Watcher` of the same kind and name.
+    """
+
+    def __init__(self, kv: KV, kind: str, name: str) -> None:
+        self.kv = kv
+        self.collection = Collection(kv, kind)
+        self.name = name
+        self._cursor_key = ordered.encode("timed.watch", kind, name)
+        self._lock_name = f"timed.watch:{kind}:{name}"
+        self._fence: Fence | None = None
+
+    @contextlib.contextmanager
+    def locked(self, timeout: float | None = None) -> Iterator[Consumer]:
+        token = self.kv.lock(self._lock_name, timeout=timeout)
+        self._fence = (self._lock_name, token)
+        try:
+            yield self
+        finally:
+            self._fence = None
+            with contextlib.suppress(LockError):
+                self.kv.unlock(self._lock_name)
+
+    def cursor(self) -> int:
+        """The last committed sequence number (0: nothing yet)."""
+        return _from_u64(self.kv.get(self._cursor_key))
+
+    def changes(self) -> Iterator[Change]:
+        """Changes after the cursor, oldest first."""
+        return self.collection.changes(self.cursor())
+
+    def batches(self, size: int) -> Iterator[list[Change]]:
+        """`changes()` in lists of up to `size`; commit each before taking the next."""
+        batch: list[Change] = []
+        for change in self.changes():
+            batch.append(change)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def commit(self, batch: Batch, seq: int) -> None:
+        """Apply `batch` (the results) and move the cursor to `seq`, atomically and
+        fenced by the lock (held: see `locked`). The cursor never moves back."""
+        if self._fence is None:
+            raise LockError(f"consumer {self.name!r} commits only under locked()")
+        if seq > self.cursor():
+            batch.set(self._cursor_key, _u64(seq))
+        batch.apply(fence=self._fence)
+
+    def restart(self, batch: Batch | None = None) -> None:
+        """Forget the cursor (with `batch`'s writes, atomically, when given): the next
+        `changes()` starts from the beginning."""
+        if self._fence is None:
+            raise LockError(f"consumer {self.name!r} restarts only under locked()")
+        batch = batch if batch is not None else self.kv.batch()
+        batch.delete(self._cursor_key)
+        batch.apply(fence=self._fence)
