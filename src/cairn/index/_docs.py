@@ -1,5 +1,6 @@
 """The docs corpus — (id, title, text) documents in the timed collection "docs" — and
-`embed_docs`, which embeds the new and changed ones incrementally through a watcher.
+`embed_docs`, which embeds the new and changed ones (and drops the vectors of deleted
+ones) incrementally through a `store.timed.Consumer`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from ..privacy import default_redactor
 from ..store import KV
-from ..store.timed import Collection, Entry, Watcher
+from ..store.timed import Collection, Consumer, Entry
 from ._embedder import Embedder
 from ._errors import IndexingError
 from ._vectors import VectorIndex
@@ -89,7 +90,8 @@ class Docs:
         return [doc.id for doc in changed]
 
     def delete(self, ids: Iterable[str]) -> int:
-        """Remove docs (not their vectors: see `delete_docs`); returns how many existed."""
+        """Remove docs; returns how many existed. Their vectors go at the next `embed_docs`
+        (or at once with `delete_docs`)."""
         removed = 0
         for id_ in ids:
             if self.collection.get(id_.encode()) is not None:
@@ -121,17 +123,6 @@ def embedding_text(doc: Doc, max_chars: int = MAX_CHARS) -> tuple[str, bool]:
     return text[:max_chars], True
 
 
-def _batches(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
-    batch: list[Entry] = []
-    for entry in entries:
-        batch.append(entry)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def embed_docs(
     kv: KV,
     embedder: Embedder,
@@ -142,12 +133,16 @@ def embed_docs(
     max_chars: int = MAX_CHARS,
     progress: Progress | None = None,
 ) -> EmbedReport:
-    """Embed the docs added or changed since the watcher `watcher_name` last ran.
+    """Embed the docs added or changed since the consumer `watcher_name` last ran, and
+    drop the vectors of docs deleted since.
 
-    Holds the watcher's lock throughout, so two processes never embed the same docs.
-    Each batch of `batch_size` docs is embedded, its vectors stored in one atomic write,
-    and only then is the watcher's cursor moved past it: an interrupted run (or a failed
-    embedder) loses nothing and resumes after the last stored batch.
+    Holds the consumer's lock throughout, so two processes never embed the same docs.
+    Each batch of `batch_size` changes is embedded, its vectors stored in one atomic
+    write, and only then is the consumer's cursor moved past it: an interrupted run (or
+    a failed embedder) loses nothing and resumes after the last stored batch. (The
+    vectors and the cursor are two writes, not one batch, because the index's writes
+    are fenced by its own lock; a crash between them re-embeds that one batch, which
+    stores the same vectors again.)
 
     Long docs are truncated to their first `max_chars` characters (title included)
     before embedding, and listed in the report: the local model reads at most 256 word
@@ -165,27 +160,31 @@ def embed_docs(
         raise IndexingError(
             f"vector index {index.name!r} is for {index.model!r}, not {embedder.name!r}"
         )
-    watcher = Watcher(kv, KIND, watcher_name)
+    consumer = Consumer(kv, KIND, watcher_name)
     embedded = batches = 0
     truncated: list[str] = []
-    with watcher.locked():
-        total = sum(1 for _ in watcher.recent()) if progress is not None else 0
+    with consumer.locked():
+        total = sum(1 for c in consumer.changes() if not c.deleted) if progress else 0
         if progress is not None:
             progress(0, total)
-        for entries in _batches(watcher.recent(), batch_size):
-            docs = [_decode(entry) for entry in entries]
-            texts = []
-            for doc in docs:
-                text, cut = embedding_text(doc, max_chars)
-                texts.append(text)
-                if cut:
-                    truncated.append(doc.id)
-            vectors = embedder.embed(texts)
-            index.set_many([doc.id for doc in docs], vectors)
-            watcher.mark_old(entries[-1].seq)
-            embedded += len(docs)
-            batches += 1
-            if progress is not None:
+        for changes in consumer.batches(batch_size):
+            docs = [_decode(c.entry) for c in changes if c.entry is not None]
+            gone = [c.key.decode() for c in changes if c.entry is None]
+            if gone:
+                index.delete_many(gone)
+            if docs:
+                texts = []
+                for doc in docs:
+                    text, cut = embedding_text(doc, max_chars)
+                    texts.append(text)
+                    if cut:
+                        truncated.append(doc.id)
+                vectors = embedder.embed(texts)
+                index.set_many([doc.id for doc in docs], vectors)
+                embedded += len(docs)
+                batches += 1
+            consumer.commit(kv.batch(), changes[-1].seq)
+            if progress is not None and docs:
                 progress(embedded, max(total, embedded))
     return EmbedReport(embedded=embedded, batches=batches, truncated=tuple(truncated))
 
@@ -193,10 +192,10 @@ def embed_docs(
 def reset_embeddings(kv: KV, index: VectorIndex, *, watcher_name: str = "embeddocs") -> None:
     """Drop every vector and rewind the watcher, so `embed_docs` embeds all docs again
     (after switching embedders, say)."""
-    watcher = Watcher(kv, KIND, watcher_name)
-    with watcher.locked():
+    consumer = Consumer(kv, KIND, watcher_name)
+    with consumer.locked():
         index.clear()
-        watcher.restart()
+        consumer.restart()
 
 
 def index_stats(
@@ -205,7 +204,7 @@ def index_stats(
     """Numbers for `cairn index stats`: docs, docs not yet embedded, vectors, dims, the
     embedder, and sizes (vectors' float32 payload, the saved HNSW graph, changes since)."""
     docs = sum(1 for _ in Docs(kv).ids())
-    waiting = sum(1 for _ in Watcher(kv, KIND, watcher_name).recent())
+    waiting = sum(1 for c in Consumer(kv, KIND, watcher_name).changes() if not c.deleted)
     stats = VectorIndex(kv, name).stats()
     return {
         "docs": docs,
