@@ -17,6 +17,15 @@ Layout (keys encoded with `ordered`):
   ("vec.del", name, seq)     → label u64 | id         (tombstone; purged by `save`)
   ("vec.meta", name)         → JSON: dims, model, seq, count, next_label, floor
   ("vec.hnsw", name) and ("vec.hnsw.chunk", name, gen, i): the graph snapshot (_hnsw)
+
+Why its own change log rather than a `store.timed` collection and `Consumer`: the
+index's readers are in-memory caches (the matrix, the graph, a snapshot's `seq`) that
+catch up from a sequence number, not named durable consumers; each entry carries the
+HNSW label the graph needs (kept across overwrites, recycled by `save`), and `save`
+purges the tombstones a snapshot covers, which a shared collection's tombstones cannot
+be (other consumers may still need them). Its source, the docs, is followed through a
+`Consumer` (`embed_docs`), which also removes the vectors of deleted docs. Moving the
+vectors into timed collections would change the stored layout for no gain.
 """
 
 from __future__ import annotations
