@@ -21,7 +21,7 @@ Layout (keys encoded with `ordered`):
 Why its own change log rather than a `store.timed` collection and `Consumer`: the
 index's readers are in-memory caches (the matrix, the graph, a snapshot's `seq`) that
 catch up from a sequence number, not named durable consumers; each entry carries the
-HNSW label the graph needs (kept across overwrites, recycled by `save`), and `save`
+HNSW label the graph needs (kept across overwrites), and `save`
 purges the tombstones a snapshot covers, which a shared collection's tombstones cannot
 be (other consumers may still need them). Its source, the docs, is followed through a
 `Consumer` (`embed_docs`), which also removes the vectors of deleted docs. Moving the
