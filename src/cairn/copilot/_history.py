@@ -2,8 +2,9 @@
 each cell of each notebook, kept in the store and brought up to date from the learning
 log incrementally, so that a suggestion reads a few keys instead of the whole log.
 
-`OutputHistory.update()` applies the executions logged since its stored offset (under the
-store lock `copilot.history`, in one fenced batch per `COMMIT_EVERY` events);
+`OutputHistory.update()` applies the executions logged since its stored offset, as the
+learning-log consumer `copilot.history` (its lock, and one fenced batch of entries and
+offset per `COMMIT_EVERY` events);
 `executions(notebook)` returns the notebook's latest executions by cell id and by cell
 name, the shape `_executions.attach_executions` matches cells against. A cell without an
 `id` attribute gets a new id in every process, so when a cell name's latest execution
@@ -26,10 +27,9 @@ from typing import Any
 
 import orjson
 
-from ..learnlog import Offset
-from ..store import KV, Fence, LockTimeoutError, ordered
-from ._errors import AnalyzeError
-from ._logscan import Event, LogScan, decode_line, load_offset
+from ..learnlog import LearningLogError, LogConsumer, Offset
+from ..store import KV, LockTimeoutError, ordered
+from ._logscan import Event, LogScan, decode_line
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ FIELDS = (
     "stdout_truncated",
     "stderr_truncated",
 )
-_OFFSET_KEY = ordered.encode("copilot.history", "offset")
 _CELLS = ordered.encode("copilot.history.cell")
 _NULL_NOTEBOOK = b'"notebook_path":null'
 
@@ -104,21 +103,19 @@ class OutputHistory:
         """Apply the executions logged since the last update. Waits up to `wait` seconds
         (None: as long as it takes) for another process's update; then returns without
         one (`events` 0): what is stored is at most that update behind."""
+        consumer = LogConsumer(self.kv, LOCK)
         try:
-            token = self.kv.lock(LOCK, timeout=wait)
+            with consumer.locked(timeout=wait):
+                return self._update(consumer)
         except LockTimeoutError:
             log.info("output history: another process is updating it; reading it as is")
             return HistoryCounts()
-        try:
-            return self._update((LOCK, token))
-        finally:
-            self.kv.unlock(LOCK)
 
-    def _update(self, fence: Fence) -> HistoryCounts:
+    def _update(self, consumer: LogConsumer) -> HistoryCounts:
         counts = HistoryCounts()
         try:
-            offset = load_offset(self.kv, _OFFSET_KEY)
-        except AnalyzeError as exc:
+            offset = consumer.offset()
+        except LearningLogError as exc:
             log.warning("%s: reading the output history from the log's start again", exc)
             offset = None
         scan = LogScan(self.log_dir, offset, ("cell.executed",), readers={"cell.executed": _read})
@@ -136,10 +133,10 @@ class OutputHistory:
                 self._apply(record, pending, latest_by_name)
                 counts.recorded += 1
             if scan.lines >= next_commit:
-                self._commit(pending, scan.offset, fence)
+                self._commit(consumer, pending, scan.offset)
                 next_commit = scan.lines + self.commit_every
         if pending or scan.offset != start:  # nothing new: nothing to write
-            self._commit(pending, scan.offset, fence)
+            self._commit(consumer, pending, scan.offset)
         counts.events, counts.skipped = scan.lines, scan.skipped
         counts.offset = None if scan.offset is None else str(scan.offset)
         return counts
@@ -181,7 +178,7 @@ class OutputHistory:
         return cell_id if isinstance(cell_id, str) else ""
 
     def _commit(
-        self, pending: dict[bytes, bytes | None], offset: Offset | None, fence: Fence
+        self, consumer: LogConsumer, pending: dict[bytes, bytes | None], offset: Offset | None
     ) -> None:
         batch = self.kv.batch()
         for key, value in pending.items():
@@ -189,9 +186,7 @@ class OutputHistory:
                 batch.delete(key)
             else:
                 batch.set(key, value)
-        if offset is not None:
-            batch.set(_OFFSET_KEY, str(offset).encode())
-        batch.apply(fence)
+        consumer.commit(batch, offset)
         pending.clear()
 
     def executions(self, notebook: Path | str) -> list[dict[str, Any]]:

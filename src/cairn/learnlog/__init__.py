@@ -43,9 +43,11 @@ from ._log import (
     flush,
 )
 from ._record import cell_executed, cell_started, session_ended, session_started
+from ._session import SessionEvents
 
 if TYPE_CHECKING:
     from ..privacy import Redactor, redact
+    from ._consumer import LogConsumer
     from ._reader import LogReader, Offset, ReadCounts, log_paths, read_events
     from ._runme import RunmeImport, import_runme, scan_runme
     from ._writer import SegmentWriter
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 # Readers, the redactor and the Runme importer load on first use: `cairn run` only
 # emits, and every millisecond of its start-up counts.
 _LAZY = {
+    "LogConsumer": "._consumer",
     "LogReader": "._reader",
     "Offset": "._reader",
     "ReadCounts": "._reader",
@@ -86,6 +89,7 @@ __all__ = [
     "Event",
     "LearningLog",
     "LearningLogError",
+    "LogConsumer",
     "LogReader",
     "LogStats",
     "Offset",
@@ -94,6 +98,7 @@ __all__ = [
     "RunmeImport",
     "SegmentWriter",
     "SessionEnded",
+    "SessionEvents",
     "SessionStarted",
     "SuggestedCell",
     "SuggestionAccepted",
