@@ -6,7 +6,8 @@ distance, `_edits`), or not executed; the exit code and the time from suggestion
 execution. Per-model totals sit beside the traces and change in the same batch, so
 `stats` reads a key per model.
 
-A pass reads only the log after the offset the previous pass stored (`_logscan`), keeps
+A pass reads only the log after the offset the previous pass stored (as the learning-log
+consumer `copilot.analyze`, reading through `_logscan`), keeps
 what it touches in memory, and writes traces, totals and the new offset in one fenced
 batch per `commit_every` events, so a crash loses no work that was committed and repeats
 none. Damaged state is counted, never fatal: a trace that cannot be read is left alone
@@ -27,11 +28,11 @@ from typing import Any
 
 import orjson
 
-from ..learnlog import Offset
-from ..store import KV, Fence, ordered
+from ..learnlog import LearningLogError, LogConsumer, Offset
+from ..store import KV, ordered
 from ._edits import edit_distance, normalize
 from ._errors import AnalyzeError
-from ._logscan import Event, LogScan, decode_head, load_offset, seconds_between
+from ._logscan import Event, LogScan, decode_head, seconds_between
 from ._traces import (
     TRACE,
     Record,
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 LOCK = "copilot.analyze"
 COMMIT_EVERY = 200_000  # events per batch: bounds the memory of a pass and the redo after a crash
 CACHE_LIMIT = 500_000  # traces kept in memory between batches of one pass
-_OFFSET_KEY = ordered.encode("copilot.analyze", "offset")
 _WANTED = ("suggestion.generated", "suggestion.accepted", "cell.executed")
 _EXECUTED_FIELDS = ("type", "time", "known_id", "source", "exit_code")
 _KNOWN_ID = re.compile(rb',"known_id":"([^"\\]*)"')
@@ -85,7 +85,7 @@ class _Pass:
     """The in-memory state of one pass: traces read or made, and their state at load."""
 
     kv: KV
-    fence: Fence | None
+    consumer: LogConsumer  # held (locked) for the whole pass
     counts: AnalyzeCounts = field(default_factory=AnalyzeCounts)
     records: dict[str, Record] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # ids known not to be suggested cells
@@ -215,9 +215,7 @@ class _Pass:
             for i, column in enumerate(zip(*removed.get(model, ()), strict=True)):
                 totals[i] -= sum(column)
             batch.set(stats_key(model), dump_stats(totals))
-        if offset is not None:
-            batch.set(_OFFSET_KEY, str(offset).encode())
-        batch.apply(self.fence)
+        self.consumer.commit(batch, offset)
         self.counts.traces_written += len(self.before)
         self.before.clear()
         if len(self.records) > CACHE_LIMIT:
@@ -254,23 +252,25 @@ class Analyzer:
     def offset(self) -> Offset | None:
         """Where the next pass starts (None: at the beginning of the log). Raises
         AnalyzeError when the stored offset is damaged (a pass then starts over)."""
-        return load_offset(self.kv, _OFFSET_KEY)
+        try:
+            return LogConsumer(self.kv, LOCK).offset()
+        except LearningLogError as exc:
+            raise AnalyzeError(f"{exc}; delete the copilot's state to start over") from None
 
     def run(self, max_events: int | None = None) -> AnalyzeCounts:
         """Apply the events after the stored offset (at most `max_events` of them)."""
-        token = self.kv.lock(LOCK)
-        try:
-            fence = (LOCK, token)
+        consumer = LogConsumer(self.kv, LOCK)
+        with consumer.locked():
             try:
-                offset = self.offset()
-            except AnalyzeError as exc:
+                offset = consumer.offset()
+            except LearningLogError as exc:
                 # Traces are made from the log alone: make them again from its start.
                 log.warning("%s: analyzing the log from its start again", exc)
-                _reset(self.kv, fence)
+                _reset(consumer)
                 offset, damaged = None, 1
             else:
                 damaged = 0
-            state = _Pass(self.kv, fence)
+            state = _Pass(self.kv, consumer)
             state.counts.damaged += damaged
             scan = LogScan(
                 self.log_dir,
@@ -281,8 +281,6 @@ class Analyzer:
             )
             self._apply(state, scan)
             state.commit(scan.offset)
-        finally:
-            self.kv.unlock(LOCK)
         counts = state.counts
         counts.events, counts.skipped = scan.lines, scan.skipped
         counts.offset = None if scan.offset is None else str(scan.offset)
@@ -306,18 +304,15 @@ class Analyzer:
 
     def reset(self) -> None:
         """Forget every trace, the totals and the offset: the next pass starts over."""
-        token = self.kv.lock(LOCK)
-        try:
-            _reset(self.kv, (LOCK, token))
-        finally:
-            self.kv.unlock(LOCK)
+        consumer = LogConsumer(self.kv, LOCK)
+        with consumer.locked():
+            _reset(consumer)
 
 
-def _reset(kv: KV, fence: Fence) -> None:
-    batch = kv.batch()
+def _reset(consumer: LogConsumer) -> None:
+    batch = consumer.kv.batch()
     delete_all(batch)
-    batch.delete(_OFFSET_KEY)
-    batch.apply(fence)
+    consumer.restart(batch)
 
 
 def analyze(kv: KV, log_dir: Path | str, max_events: int | None = None) -> AnalyzeCounts:
