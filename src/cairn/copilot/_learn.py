@@ -46,12 +46,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..learnlog import Offset
-from ..store import KV, Fence, ordered
+from ..learnlog import LearningLogError, LogConsumer, Offset
+from ..store import KV, ordered
 from ._analyze import AnalyzeCounts, Analyzer
 from ._edits import normalize
 from ._errors import AnalyzeError
-from ._logscan import Event, LogScan, decode_head, load_offset, seconds_between
+from ._logscan import Event, LogScan, decode_head, seconds_between
 from ._situation import example_at
 from ._types import ContextCell, Example
 
@@ -68,7 +68,6 @@ STALE_AFTER = 86_400.0  # seconds: a stream silent this long is forgotten
 COMMIT_EVERY = 100_000  # events per batch
 EXAMPLES_PER_COMMIT = 512  # examples embedded and stored per batch
 
-_OFFSET_KEY = ordered.encode("copilot.learn", "offset")
 _NOTEBOOK = "copilot.learn.notebook"
 _SESSION = "copilot.learn.session"
 _TYPES = ("cell.executed", "session.ended")
@@ -295,9 +294,9 @@ class _Notebooks:
 class _Pass:
     """One pass: streams touched, examples made, counts."""
 
-    def __init__(self, kv: KV, fence: Fence) -> None:
+    def __init__(self, kv: KV, consumer: LogConsumer) -> None:
         self.kv = kv
-        self.fence = fence
+        self.consumer = consumer  # held (locked) for the whole pass
         self.counts = LearnCounts()
         self.streams: dict[bytes, _Stream] = {}
         self.dirty: set[bytes] = set()
@@ -408,7 +407,7 @@ class _Pass:
                 stream.ended = True
                 self.dirty.add(key)
 
-    def commit(self, examples: ExampleIndex, offset: str | None) -> None:
+    def commit(self, examples: ExampleIndex, offset: Offset | None) -> None:
         """Store the examples, then the streams and the offset in one fenced batch (a
         crash in between repeats examples, which are then known duplicates)."""
         made, self.examples = self.examples, []
@@ -424,9 +423,7 @@ class _Pass:
             else:
                 batch.set(key, stream.dump())
         self.dirty.clear()
-        if offset is not None:
-            batch.set(_OFFSET_KEY, offset.encode())
-        batch.apply(self.fence)
+        self.consumer.commit(batch, offset)
 
 
 def _age(time: str, now: datetime) -> float | None:
@@ -465,14 +462,17 @@ class Learner:
     def offset(self) -> str | None:
         """Where the next pass starts (None: at the beginning of the log). Raises
         AnalyzeError when the stored offset is damaged (a pass then starts over)."""
-        found = load_offset(self.kv, _OFFSET_KEY)
+        try:
+            found = LogConsumer(self.kv, LOCK).offset()
+        except LearningLogError as exc:
+            raise AnalyzeError(f"{exc}; delete the copilot's state to start over") from None
         return None if found is None else str(found)
 
     def run(self, max_events: int | None = None) -> LearnCounts:
         """Learn from the events after the stored offset (at most `max_events` of them)."""
-        token = self.kv.lock(LOCK)
-        try:
-            state = _Pass(self.kv, (LOCK, token))
+        consumer = LogConsumer(self.kv, LOCK)
+        with consumer.locked():
+            state = _Pass(self.kv, consumer)
             scan = LogScan(
                 self.log_dir,
                 self._start(state),
@@ -489,12 +489,10 @@ class Learner:
                     state.counts.malformed += 1
                     log.debug("skipping a malformed %s event", event.get("type"))
                 if scan.lines >= next_commit or len(state.examples) >= EXAMPLES_PER_COMMIT:
-                    state.commit(self.examples, _str(scan))
+                    state.commit(self.examples, scan.offset)
                     next_commit = scan.lines + self.commit_every
             state.expire(self.clock())
-            state.commit(self.examples, _str(scan))
-        finally:
-            self.kv.unlock(LOCK)
+            state.commit(self.examples, scan.offset)
         counts = state.counts
         counts.events, counts.skipped, counts.offset = scan.lines, scan.skipped, _str(scan)
         counts.pending = sum(1 for s in state.streams.values() if s.pending is not None)
@@ -504,16 +502,15 @@ class Learner:
         """The stored offset; when it is damaged, the streams are dropped too and the
         pass starts over (examples already learned come back as duplicates)."""
         try:
-            return load_offset(self.kv, _OFFSET_KEY)
-        except AnalyzeError as exc:
+            return state.consumer.offset()
+        except LearningLogError as exc:
             log.warning("%s: learning from the start of the log again", exc)
             state.counts.damaged += 1
             batch = self.kv.batch()
             for kind in (_NOTEBOOK, _SESSION):
                 start = ordered.encode(kind)
                 batch.delete_range(start, start + ordered.encode(ordered.Inf))
-            batch.delete(_OFFSET_KEY)
-            batch.apply(state.fence)
+            state.consumer.restart(batch)
             return None
 
 
