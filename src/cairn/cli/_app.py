@@ -304,24 +304,30 @@ def run(
     exit_code = 0
     failures = 0
     original = read_text(file) if write_outputs else ""
-    recorder = settings().open_learning_log()
+    from ..learnlog import SessionEvents  # not for other commands: start-up time
+
+    events = SessionEvents(
+        session_id=session_id,
+        path=file,
+        nb=nb,
+        client="cli",
+        queued=True,
+        enabled=settings().open_learning_log(),
+    )
     started = time.monotonic()
     with StopSignals() as stop:
         with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
 
             def execute(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
-                recorder.cell_started(
-                    session_id, file, nb, cell, spec, session.resolve(spec), session.cwd
+                return events.run_cell(
+                    session, cell, spec, lambda: _execute_live(session, cell, spec, stop)
                 )
-                result = _execute_live(session, cell, spec, stop)
-                recorder.cell_executed(session_id, file, nb, cell, result)
-                return result
 
             # Checks every cell's attributes before the session is recorded as started.
             plan = run_cells(
                 nb, cells, session, options=options, execute=execute, stop_on_failure=not keep_going
             )
-            recorder.session_started(session_id, file, nb, session.cwd)
+            events.started(session.cwd)
             try:
                 for cell, result in plan:
                     records.append(session_record(nb, cell, result))
@@ -331,7 +337,7 @@ def run(
                         break
             finally:  # a complete session in the log, whatever ended it
                 seconds = time.monotonic() - started
-                recorder.session_ended(session_id, len(records), failures, seconds)
+                events.ended(cells_run=len(records), failures=failures, seconds=seconds)
         if write_outputs:
             target = write_session(file, original, records, session_id, datetime.now(UTC))
             _err(f"cairn: session outputs written to {target}")

@@ -15,15 +15,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
 from ..privacy import default_redactor, tighten
-
-if TYPE_CHECKING:
-    from ..kernel import CellResult, CellSpec, Program
-    from ..notebook import Cell, Notebook
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,17 +40,18 @@ class Settings:
             tighten(path / "cairn.toml")
         return path
 
-    def open_learning_log(self) -> Recorder:
-        """The learning log for this command; a clear error if it cannot be written."""
+    def open_learning_log(self) -> bool:
+        """Open the learning log for this command (a clear error if it cannot be
+        written); whether executions are to be recorded."""
         if not self.learning_logs:
-            return Recorder(enabled=False)
+            return False
         from .. import learnlog
 
         try:
             learnlog.configure(self.resolved_config_dir(), enabled=True)
         except learnlog.LearningLogError as exc:
             raise click.ClickException(f"{exc}") from None
-        return Recorder(enabled=True)
+        return True
 
 
 _SETTINGS = Settings()
@@ -162,70 +159,3 @@ def common_options(fn: F) -> F:
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
-
-
-class Recorder:
-    """Turns what `cairn run` does into learning events (a no-op when logging is off)."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def _emit(self, event: Any, *, wait: bool = False) -> None:
-        # Queued, not waited for: the flusher writes while the cell runs, and
-        # `session_ended` waits for everything, so no event is lost when cairn exits.
-        from .. import learnlog
-
-        learnlog.emit(event, wait=wait)
-
-    def session_started(self, session_id: str, path: Path, nb: Notebook, cwd: str) -> None:
-        if not self.enabled:
-            return
-        from ..learnlog import session_started
-
-        self._emit(session_started(path=path, nb=nb, cwd=cwd, client="cli", session_id=session_id))
-
-    def cell_started(
-        self,
-        session_id: str,
-        path: Path,
-        nb: Notebook,
-        cell: Cell,
-        spec: CellSpec,
-        program: Program,
-        cwd: str,
-    ) -> None:
-        if not self.enabled:
-            return
-        from ..learnlog import cell_started
-
-        self._emit(
-            cell_started(
-                path=path,
-                nb=nb,
-                cell=cell,
-                spec=spec,
-                program=program,
-                cwd=cwd,
-                session_id=session_id,
-            )
-        )
-
-    def cell_executed(
-        self, session_id: str, path: Path, nb: Notebook, cell: Cell, result: CellResult
-    ) -> None:
-        if not self.enabled:
-            return
-        from ..learnlog import cell_executed
-
-        self._emit(cell_executed(path=path, nb=nb, cell=cell, result=result, session_id=session_id))
-
-    def session_ended(self, session_id: str, cells_run: int, failures: int, seconds: float) -> None:
-        if not self.enabled:
-            return
-        from .. import learnlog
-
-        event = learnlog.session_ended(
-            session_id=session_id, cells_run=cells_run, failures=failures, seconds=seconds
-        )
-        self._emit(event, wait=True)
-        learnlog.flush()

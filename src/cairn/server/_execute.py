@@ -3,9 +3,9 @@
 The cell runs in a worker thread (`Execution.wait` blocks); its output reaches the
 socket through an asyncio queue fed with `call_soon_threadsafe`, with a byte budget so
 a slow client slows the cell down instead of growing the server's memory. The worker
-records `cell.started` before the process starts and `cell.executed` once it is over,
-built by `learnlog`'s own functions, so an execution here and one by `cairn run` give
-the same events. A client that goes away cancels the cell; the event still records it.
+records `cell.started` before the process starts and `cell.executed` once it is over
+through `learnlog.SessionEvents`, as `cairn run` does, so both give the same events.
+A client that goes away cancels the cell; the event still records it.
 """
 
 from __future__ import annotations
@@ -438,25 +438,14 @@ def _work(job: _Job, outbox: _Outbox) -> None:
 def _run(job: _Job, outbox: _Outbox, final: list[Message]) -> bool | None:
     session, kernel, cell, spec = job.session, job.session.kernel, job.cell, job.spec
     end_sessions(job.evicted)
+    events = learnlog.SessionEvents(
+        session_id=session.id, path=job.path, nb=job.nb, client="server"
+    )
     try:
         if job.is_new:
-            learnlog.emit(
-                learnlog.session_started(
-                    path=job.path, nb=job.nb, cwd=kernel.cwd, client="server", session_id=session.id
-                )
-            )
+            events.started(kernel.cwd)
             session.announced = True
-        learnlog.emit(
-            learnlog.cell_started(
-                path=job.path,
-                nb=job.nb,
-                cell=cell,
-                spec=spec,
-                program=job.program,
-                cwd=kernel.cwd,
-                session_id=session.id,
-            )
-        )
+        events.cell_started(cell, spec, job.program, kernel.cwd)
     except Exception as exc:  # no learning log, no execution
         log.error("learning log: %s", exc)
         final.append(_error(503, f"the learning log cannot record the execution: {exc}"))
@@ -484,11 +473,7 @@ def _run(job: _Job, outbox: _Outbox, final: list[Message]) -> bool | None:
         job.control.detach()
     proc = result.process
     try:
-        learnlog.emit(
-            learnlog.cell_executed(
-                path=job.path, nb=job.nb, cell=cell, result=result, session_id=session.id
-            )
-        )
+        events.cell_executed(cell, result)
     except Exception as exc:
         log.error("learning log: cannot record the execution of %s: %s", cell.name, exc)
         final.append(_error(503, f"the cell ran but the learning log could not record it: {exc}"))

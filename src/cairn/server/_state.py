@@ -113,13 +113,13 @@ def end_sessions(sessions: Iterable[ServerSession]) -> None:
     for session in sessions:
         try:
             if session.announced:
-                learnlog.emit(
-                    learnlog.session_ended(
-                        session_id=session.id,
-                        cells_run=session.executions,
-                        failures=session.failures,
-                        seconds=time.monotonic() - session.started,
-                    )
+                events = learnlog.SessionEvents(
+                    session_id=session.id, path=None, nb=None, client="server"
+                )
+                events.ended(
+                    cells_run=session.executions,
+                    failures=session.failures,
+                    seconds=time.monotonic() - session.started,
                 )
         except Exception as exc:  # the log failing must not keep the session's files
             log.error("learning log: cannot record the end of session %s: %s", session.id, exc)
