@@ -44,7 +44,6 @@ from ._log import (
 )
 from ._record import cell_executed, cell_started, session_ended, session_started
 from ._session import SessionEvents
-from ._session import SessionEvents
 
 if TYPE_CHECKING:
     from ..privacy import Redactor, redact
@@ -99,7 +98,6 @@ __all__ = [
     "RunmeImport",
     "SegmentWriter",
     "SessionEnded",
-    "SessionEvents",
     "SessionEvents",
     "SessionStarted",
     "SuggestedCell",
