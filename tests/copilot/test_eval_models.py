@@ -11,6 +11,7 @@ import pytest
 
 from cairn.cli import main
 from cairn.copilot._judge import JudgeError, verdict
+from cairn.llm.recorder import close_shared
 
 from ..llm.fake_openai import Behaviour, FakeOpenAI
 from ._runbooks import AGAIN, DB, PODS
@@ -74,6 +75,24 @@ def test_the_baseline_arm_asks_the_model_and_the_judge_weighs_inexact_answers(
     prompt = "\n".join(m["content"] for m in second["messages"])
     assert "kubectl -n prod logs deploy/api --since=15m" in prompt
     assert "rollout restart" not in prompt
+
+
+def test_the_predictor_and_the_judge_calls_are_recorded_by_default(
+    fake: FakeOpenAI,
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAIRN_RECORD", raising=False)
+    fake.script.extend([_cell("kubectl get pods"), Behaviour(text="NO")] * 5)
+    args = ["--arms", "baseline", "-m", "openai:p", "--judge", "openai:j", "--json"]
+    assert main(["eval", str(data), *args]) == 0
+    close_shared()  # writes what the process recorded
+    capsys.readouterr()
+    assert main(["debug", "runs", "--json"]) == 0
+    runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(runs) == len(fake.seen) == 10  # five predictions, five verdicts
+    assert {run["kind"] for run in runs} == {"eval"}
 
 
 def test_a_judge_that_answers_neither_yes_nor_no_stops_the_eval_in_one_line(

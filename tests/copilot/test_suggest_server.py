@@ -365,12 +365,14 @@ def test_a_failing_model_leaves_the_other_candidates_and_done_says_why(
     assert done["confident"] is False and "no suggestion good enough" in done["message"]
 
 
-def test_the_servers_model_calls_are_recorded_when_recording_is_on(
-    make_server: Callable[..., Server], fake: FakeOpenAI, tmp_path: Path
+def test_the_servers_model_calls_are_recorded_by_default(
+    make_server: Callable[..., Server],
+    fake: FakeOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("CAIRN_RECORD", raising=False)
     cfg = tmp_path / "cfg"
-    cfg.mkdir()
-    (cfg / "cairn.toml").write_text("[debug]\nrecord = true\n")
     server = make_server()
     fake.script.append(Behaviour(text="```sh\nredis-cli -h redis ping\n```"))
     status, events = server.suggest(path="worker.md")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import app
-from ._llm import debug_option, flush_recording, recorded
+from ._llm import debug_option, flush_recording, open_for_use
 from ._params import Count, Finite
 from ._progress import spinner
 from ._settings import common_options, settings
@@ -155,14 +155,13 @@ def suggest_command(
     suggestion below the confidence threshold is not shown (see --force)."""
     from .. import learnlog
     from ..copilot import SuggestError, accepted_event, generated_event, suggest_next
-    from ..llm import load_config, open_model, run_sync
+    from ..llm import run_sync
     from ..notebook import load
 
     nb = load(file)
     cursor = _cursor(nb, after, file)
-    config_dir = settings().resolved_config_dir()
     with spinner("cairn: reading outputs and learned examples…") as say:
-        model = recorded(open_model(spec, load_config(config_dir)), "suggestion", debug)
+        model = open_for_use(spec, "suggestion", debug)
         prepared = _prepare(model, file, nb, cursor, store, not no_outputs, not no_examples)
         for warning in prepared.warnings:
             print(f"cairn: warning: {warning}", file=sys.stderr)
@@ -171,7 +170,7 @@ def suggest_command(
         try:
             suggested = run_sync(suggest_next(prepared, n=n, timeout=timeout))
         finally:
-            flush_recording(model)
+            flush_recording(model, announce=debug is True)
     results = suggested.results
     for result in results:
         learnlog.emit(

@@ -12,7 +12,7 @@ import click
 from ._app import app
 from ._llm import debug_option
 from ._params import Count
-from ._settings import common_options, settings
+from ._settings import common_options
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -93,7 +93,7 @@ def eval_command(
             predict=predict,
             make_memory=memory,
             arms=chosen,
-            judge=_judge(judge_spec) if judge_spec else None,
+            judge=_judge(judge_spec, debug) if judge_spec else None,
             progress=_progress if sys.stderr.isatty() else None,
             retrieve=_pipeline(None, with_candidates),
         )
@@ -117,12 +117,10 @@ def eval_command(
 
 
 def _predictor(spec: str | None, debug: bool | None, with_candidates: bool) -> Predict:
-    """The suggestion pipeline with the model (every call recorded when recording is on)."""
-    from ..llm import load_config, open_model
-    from ._llm import recorded
+    """The suggestion pipeline with the model (every call recorded unless switched off)."""
+    from ._llm import open_for_use
 
-    model = open_model(spec, load_config(settings().resolved_config_dir()))
-    return _pipeline(recorded(model, "eval", debug), with_candidates)
+    return _pipeline(open_for_use(spec, "eval", debug), with_candidates)
 
 
 def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
@@ -160,11 +158,11 @@ def _pipeline(model: Model | None, with_candidates: bool) -> Predict:
     return predict
 
 
-def _judge(spec: str) -> Judge:
+def _judge(spec: str, debug: bool | None) -> Judge:
     from ..copilot import llm_judge
-    from ..llm import load_config, open_model
+    from ._llm import open_for_use
 
-    return llm_judge(open_model(spec, load_config(settings().resolved_config_dir())))
+    return llm_judge(open_for_use(spec, "eval", debug))
 
 
 def _memory_factory(kind: str) -> Callable[[], Memory]:

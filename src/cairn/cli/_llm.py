@@ -25,24 +25,28 @@ debug_option = click.option(
 )
 
 
-def recorded(model: Model, kind: str, debug: bool | None) -> Model:
-    """The model, wrapped by the debug recorder when recording is on."""
-    if debug is False:
-        return model
-    from ..llm.recorder import record
+def open_for_use(spec: str | None, kind: str, debug: bool | None) -> Model:
+    """The model `spec` names, opened the one way every front end opens one: recorded
+    unless recording is switched off (`--no-debug`, CAIRN_RECORD=0, cairn.toml)."""
+    from ..llm import load_config
+    from ..llm.recorder import open_recorded
 
-    return record(model, kind=kind, enabled=debug, config_dir=settings().resolved_config_dir())
+    config_dir = settings().resolved_config_dir()
+    return open_recorded(
+        spec, load_config(config_dir), kind=kind, config_dir=config_dir, enabled=debug
+    )
 
 
-def flush_recording(model: Model) -> None:
-    """Write what was recorded and say where to find it (stderr)."""
+def flush_recording(model: Model, *, announce: bool = False) -> None:
+    """Write what was recorded; with `announce` (`--debug`), say where to find it (stderr).
+    Recording is on by default, so the hint is not printed unless asked for."""
     from ..llm.recorder import RecordingModel
 
     if not isinstance(model, RecordingModel):
         return
     model.recorder.flush()
     run = model.last_run_id
-    if run is not None:
+    if announce and run is not None:
         print(f"cairn: recorded run {run} (cairn debug show {run})", file=sys.stderr)
 
 
@@ -73,9 +77,9 @@ def prompt(
     """Send TEXT to a model and print the answer."""
     import asyncio
 
-    from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta, open_model
+    from ..llm import ErrorEvent, Message, Options, ProviderError, Request, TextDelta
 
-    model = recorded(open_model(spec, _config()), "prompt", debug)
+    model = open_for_use(spec, "prompt", debug)
     messages = ([Message("system", system_text)] if system_text else []) + [Message("user", text)]
     request = Request(
         tuple(messages), options=Options(temperature=temperature, max_tokens=max_tokens)
@@ -97,7 +101,7 @@ def prompt(
     try:
         asyncio.run(run())
     finally:
-        flush_recording(model)
+        flush_recording(model, announce=debug is True)
     return 0
 
 
@@ -133,7 +137,7 @@ def models_check(specs: tuple[str, ...], debug: bool | None) -> int:
     """Ask each model a one-word question: which answer, and how fast."""
     import asyncio
 
-    from ..llm import LLMError, Options, Request, list_models, open_model, user
+    from ..llm import LLMError, Options, Request, list_models, user
 
     config = _config()
     chosen = list(specs) or [i.spec for i in list_models(config) if i.configured]
@@ -142,7 +146,7 @@ def models_check(specs: tuple[str, ...], debug: bool | None) -> int:
         start = time.monotonic()
         model: Model | None = None
         try:
-            model = recorded(open_model(spec, config), "check", debug)
+            model = open_for_use(spec, "check", debug)
             request = Request((user("Say OK."),), options=Options(max_tokens=5, temperature=0.0))
             response = asyncio.run(model.generate(request))
             took = (time.monotonic() - start) * 1000
@@ -153,5 +157,5 @@ def models_check(specs: tuple[str, ...], debug: bool | None) -> int:
             print(f"error {spec:<36} {took:7.0f} ms  {exc}")
         finally:
             if model is not None:
-                flush_recording(model)
+                flush_recording(model, announce=debug is True)
     return 1 if failures else 0

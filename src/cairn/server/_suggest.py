@@ -245,7 +245,8 @@ def _model(state: ServerState, requested: str | None) -> Model:
     its default and the providers configured in cairn.toml and the environment (`cairn
     models list`). Any other name is a 400 that lists the offered ones: a client never
     names a file, a base URL or a model nobody configured."""
-    from ..llm import LLMConfig, LLMError, default_spec, load_config, open_model
+    from ..llm import LLMConfig, LLMError, default_spec, load_config
+    from ..llm.recorder import open_recorded
 
     config_dir = state.config.config_dir
     try:
@@ -262,21 +263,10 @@ def _model(state: ServerState, requested: str | None) -> Model:
                     " the server's cairn.toml [llm] tables configure more",
                 )
             spec = offered[requested]
-        model = open_model(spec, config)
+        # Recorded unless switched off ([debug] in the server's cairn.toml, CAIRN_RECORD).
+        return open_recorded(spec, config, kind="suggestion", config_dir=config_dir)
     except LLMError as exc:
         raise ApiError(400, str(exc)) from None
-    return _recorded(model, config_dir)
-
-
-def _recorded(model: Model, config_dir: Path | None) -> Model:
-    """The model, wrapped by the debug recorder when recording is on (`CAIRN_RECORD`, or
-    `[debug]` in the server's cairn.toml), as `cairn suggest --debug` records its calls.
-    A server without a config dir has nowhere configured to record into."""
-    from ..llm.recorder import record
-
-    if config_dir is None:
-        return model
-    return record(model, kind="suggestion", config_dir=config_dir)
 
 
 def _offered(config: LLMConfig, default: str) -> dict[str, str]:

@@ -51,13 +51,19 @@ def _two_recorded_prompts(tmp_path: Path, env: dict[str, str]) -> None:
         assert out.returncode == 0, out.stderr
 
 
-def test_prompt_without_debug_records_nothing(
+def test_prompt_is_recorded_by_default_quietly_unless_switched_off(
     tmp_path: Path, fake: FakeOpenAI, env: dict[str, str]
 ) -> None:
     out = _cairn(tmp_path, "prompt", "hi", "-m", "openai:gpt-4o-mini", env=env)
     assert out.returncode == 0, out.stderr
-    assert "recorded run" not in out.stderr
-    assert not (tmp_path / "cfg" / "debug.db").exists()
+    assert "recorded run" not in out.stderr  # the hint is for --debug only
+    assert len(_run_ids(tmp_path, "--kind", "prompt")) == 1
+    assert "recording: on (decided by default" in _cairn(tmp_path, "debug", "status").stdout
+    off = env | {"CAIRN_RECORD": "0"}
+    assert _cairn(tmp_path, "prompt", "b", "-m", "openai:x", env=off).returncode == 0
+    (tmp_path / "cfg" / "cairn.toml").write_text("[debug]\nrecord = false\n")
+    assert _cairn(tmp_path, "prompt", "c", "-m", "openai:x", env=env).returncode == 0
+    assert len(_run_ids(tmp_path)) == 1
 
 
 def test_debug_records_a_run_that_debug_commands_show_and_export(

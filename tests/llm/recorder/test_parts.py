@@ -113,7 +113,12 @@ def test_the_most_specific_switch_wins(tmp_path: Path) -> None:
     config, project = tmp_path / "cfg", tmp_path / "proj" / "sub"
     config.mkdir()
     project.mkdir(parents=True)
-    assert not load_settings(config, project_dir=project, env={}).record
+    s = load_settings(config, project_dir=project, env={})
+    assert s.record and s.decided_by == "default"  # on unless switched off
+    assert (s.max_age_days, s.max_size_mb) == (30, 256)  # the default retention limits
+    (config / "cairn.toml").write_text("[debug]\nrecord = false\n")
+    s = load_settings(config, project_dir=project, env={})
+    assert not s.record and s.decided_by.startswith("global")
     (config / "cairn.toml").write_text("[debug]\nrecord = true\nmax_age_days = 7\n")
     s = load_settings(config, project_dir=project, env={})
     assert s.record and s.decided_by.startswith("global") and s.max_age_days == 7

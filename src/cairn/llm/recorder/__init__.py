@@ -1,10 +1,12 @@
 """The debug recorder: every model call as a run → step → attempt, in a `cairn.store`.
 
-    model = record(open_model(spec), kind="prompt", enabled=debug_flag)
+    model = open_recorded(spec, config, kind="prompt", config_dir=config_dir, enabled=debug_flag)
 
-`record()` returns the model itself when recording is off (no wrapper, no cost), and a
-recording wrapper when `--debug`, `CAIRN_RECORD`, a project's `.cairn.toml` or the global
-cairn.toml turns it on. `cairn debug runs/show/export` read what was recorded.
+`open_recorded()` is how every front end opens a model for use: `open_model` and then
+`record()`, which returns a recording wrapper unless `--no-debug`, `CAIRN_RECORD=0`, a
+project's `.cairn.toml` or the global cairn.toml switches recording off (then the model
+itself: no wrapper, no cost). Recording is on by default.
+`cairn debug runs/show/export` read what was recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from ._settings import DebugSettings, load_settings
 from ._store import RecordStore, Write
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .._config import LLMConfig
     from .._model import Model
     from ._otel import export_otel
     from ._show import render_run, render_runs_table
@@ -123,6 +128,26 @@ def record(
     return recorder.wrap(model, kind=kind)
 
 
+def open_recorded(
+    spec: str | None,
+    config: LLMConfig,
+    *,
+    kind: str,
+    config_dir: Path | None,
+    enabled: bool | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Model:
+    """A model opened for use: `open_model(spec, config)`, recorded as the settings say
+    (on unless switched off). Without a config dir there is nowhere configured to record
+    into, and the model is returned as it is."""
+    from .._config import open_model
+
+    model = open_model(spec, config, env)
+    if config_dir is None:
+        return model
+    return record(model, kind=kind, enabled=enabled, config_dir=config_dir)
+
+
 __all__ = [
     "DEFAULT_PRICES",
     "KINDS",
@@ -150,6 +175,7 @@ __all__ = [
     "load_settings",
     "now_ns",
     "open_record_store",
+    "open_recorded",
     "open_recorder",
     "record",
     "render_run",

@@ -3,10 +3,11 @@ the `CAIRN_RECORD` environment variable and a command's `--debug` flag.
 
 The most specific switch wins: `--debug` (call site), then `CAIRN_RECORD=1|0`, then the
 nearest `.cairn.toml` above the working directory (project), then
-`<config dir>/cairn.toml` (global); recording is off when none says anything.
+`<config dir>/cairn.toml` (global); recording is ON when none says anything: every
+model call is recorded unless a switch turns it off (retention keeps the store small).
 
     [debug]
-    record = true
+    record = false                          # switch recording off
     store = "postgresql://cairn@db/cairn"   # default: <config dir>/debug.db (SQLite)
     max_age_days = 30                       # retention; pinned runs are always kept
     max_size_mb = 256
@@ -31,7 +32,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 @dataclass(frozen=True)
 class DebugSettings:
-    record: bool = False
+    record: bool = True
     decided_by: str = "default"  # which switch decided `record`, for `cairn debug status`
     store: str = ""  # a store URL or path
     max_age_days: float | None = 30.0
@@ -92,7 +93,7 @@ def load_settings(
     env = os.environ if env is None else env
     global_path = Path(config_dir) / "cairn.toml"
     table = _table(global_path) or {}
-    record, decided_by = False, "default"
+    record, decided_by = True, "default"
     if (value := _flag(global_path, table)) is not None:
         record, decided_by = value, f"global ({global_path})"
     project = project_file(project_dir or Path.cwd())
