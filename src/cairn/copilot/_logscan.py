@@ -1,8 +1,8 @@
 """Reading the learning log fast, from a durable offset: `LogScan` yields the events of
 the types a pass wants and decodes only those (a line of another type is passed over on
-its first bytes), line readers decode no more of a line than a pass needs, and
-`load_offset` reads the offset a pass stored. The analyzer, the learner and the output
-history all read the log through here."""
+its first bytes), and line readers decode no more of a line than a pass needs. The
+analyzer, the learner and the output history all read the log through here, each as a
+`learnlog.LogConsumer` (its lock, its stored offset, fenced commits)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from typing import Any
 import orjson
 
 from ..learnlog import Offset, log_paths
-from ..store import KV
-from ._errors import AnalyzeError
 
 _CHUNK = 4 << 20
 _CANONICAL = b'{"type":"'  # how Cairn's writer starts every line
@@ -222,21 +220,6 @@ def _after(files: list[str], name: str) -> str | None:
     return next((f for f in files if f > name), None)
 
 
-def load_offset(kv: KV, key: bytes) -> Offset | None:
-    """The log offset stored at `key` (None: none yet). Raises AnalyzeError when it is
-    damaged."""
-    raw = kv.get(key)
-    if raw is None:
-        return None
-    try:
-        return Offset.parse(raw.decode())
-    except (UnicodeDecodeError, ValueError):
-        raise AnalyzeError(
-            f"the stored learning-log offset {raw[:80]!r} is damaged; delete the copilot's"
-            " state to start over"
-        ) from None
-
-
 def seconds_between(start: str, end: str) -> float | None:
     """Seconds from one event time (RFC 3339) to another; None if either is unreadable."""
     try:
@@ -251,7 +234,6 @@ __all__ = [
     "LogScan",
     "decode_head",
     "decode_line",
-    "load_offset",
     "seconds_between",
     "top_level_string",
 ]
