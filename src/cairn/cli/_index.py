@@ -65,15 +65,12 @@ def _embedder(
     kv: KV, kind: str | None, base_url: str | None, model: str | None, *, rebuild: bool = False
 ) -> tuple[Embedder, VectorIndex]:
     """The embedder to use and the index, checked against the embedder that filled it."""
-    from ..index import IndexingError, VectorIndex, embedder_kind
+    from ..index import IndexingError, VectorIndex, choose_embedder, recorded_embedder
     from ..llm import open_embedder
 
-    recorded = VectorIndex(kv, INDEX_NAME).stats().model
-    dims = None
-    if kind is None and recorded is not None:
-        kind, recorded_model, dims = embedder_kind(recorded)
-        model = model or recorded_model
-    embedder = open_embedder(kind or "local", model=model, base_url=base_url, dims=dims)
+    recorded = recorded_embedder(kv, INDEX_NAME)
+    choice = choose_embedder(recorded, kind, model, refill=rebuild)
+    embedder = open_embedder(choice.kind, model=choice.model, base_url=base_url, dims=choice.dims)
     if recorded is not None and recorded != embedder.name and not rebuild:
         raise IndexingError(
             f"the index holds vectors from {recorded!r}, not {embedder.name!r}:"

@@ -240,29 +240,25 @@ def _load(raw: bytes) -> Example:
 
 def recorded_embedder(kv: KV, name: str = NAME) -> str | None:
     """The name of the embedder whose vectors the examples hold (None: none yet)."""
-    from ..index import VectorIndex
+    from ..index import recorded_embedder as recorded
 
-    return VectorIndex(kv, name).stats().model
+    return recorded(kv, name)
 
 
 def choose_embedder(kv: KV, kind: str | None = None, name: str = NAME) -> Embedder:
-    """The embedder for the examples in `kv`: `kind` ("local", "hash", "openai"), else
-    the one that embedded them, else the local model. ExampleError when `kind` differs
-    from the one that embedded them."""
-    from ..index import embedder_kind
+    """The embedder for the examples in `kv`, by `cairn.index.choose_embedder`: `kind`
+    ("local", "hash", "openai"), else the one that embedded them, else the local model.
+    ExampleError when `kind` differs from the one that embedded them."""
+    from ..index import choose_embedder as choose
     from ..llm import open_embedder
 
-    recorded = recorded_embedder(kv, name)
-    model = dims = None
-    if recorded is not None:
-        recorded_kind, model, dims = embedder_kind(recorded)
-        if kind is not None and kind != recorded_kind:
-            raise ExampleError(
-                f"the learned examples were embedded with {recorded!r}; use the same"
-                f" embedder (--embedder {recorded_kind}), or another store"
-            )
-        kind = recorded_kind
-    return open_embedder(kind or "local", model=model, dims=dims)
+    choice = choose(recorded_embedder(kv, name), kind)
+    if choice.recorded is not None and choice.kind != choice.recorded_kind:
+        raise ExampleError(
+            f"the learned examples were embedded with {choice.recorded!r}; use the same"
+            f" embedder (--embedder {choice.recorded_kind}), or another store"
+        )
+    return open_embedder(choice.kind, model=choice.model, dims=choice.dims)
 
 
 def default_store_path() -> str:

@@ -33,7 +33,7 @@ from ._markdown import (
     slugify,
     split_markdown,
 )
-from ._open import EMBEDDERS, embedder_kind
+from ._open import EMBEDDERS, EmbedderChoice, choose_embedder, embedder_kind, recorded_embedder
 from ._vectors import IndexStats, Match, VectorIndex
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Docs",
     "EmbedReport",
     "Embedder",
+    "EmbedderChoice",
     "EmbeddingError",
     "HNSWParams",
     "HashEmbedder",
@@ -58,12 +59,14 @@ __all__ = [
     "VectorIndexError",
     "add_markdown",
     "as_matrix",
+    "choose_embedder",
     "delete_docs",
     "embed_docs",
     "embedder_kind",
     "embedding_text",
     "index_stats",
     "markdown_docs",
+    "recorded_embedder",
     "reset_embeddings",
     "slugify",
     "split_markdown",
