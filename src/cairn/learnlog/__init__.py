@@ -50,12 +50,18 @@ if TYPE_CHECKING:
     from ._consumer import LogConsumer
     from ._reader import LogReader, Offset, ReadCounts, log_paths, read_events
     from ._runme import RunmeImport, import_runme, scan_runme
+    from ._scan import LogScan, ScanEvent, decode_head, decode_line, top_level_string
     from ._writer import SegmentWriter
 
 # Readers, the redactor and the Runme importer load on first use: `cairn run` only
 # emits, and every millisecond of its start-up counts.
 _LAZY = {
     "LogConsumer": "._consumer",
+    "LogScan": "._scan",
+    "ScanEvent": "._scan",
+    "decode_head": "._scan",
+    "decode_line": "._scan",
+    "top_level_string": "._scan",
     "LogReader": "._reader",
     "Offset": "._reader",
     "ReadCounts": "._reader",
@@ -91,11 +97,13 @@ __all__ = [
     "LearningLogError",
     "LogConsumer",
     "LogReader",
+    "LogScan",
     "LogStats",
     "Offset",
     "ReadCounts",
     "Redactor",
     "RunmeImport",
+    "ScanEvent",
     "SegmentWriter",
     "SessionEnded",
     "SessionEvents",
@@ -111,6 +119,8 @@ __all__ = [
     "cell_started",
     "configure",
     "current",
+    "decode_head",
+    "decode_line",
     "emit",
     "flush",
     "import_runme",
@@ -121,5 +131,6 @@ __all__ = [
     "scan_runme",
     "session_ended",
     "session_started",
+    "top_level_string",
     "validate",
 ]
