@@ -23,13 +23,13 @@ may need no key.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import FILE, ConfigFileError, read_table
 from ._errors import LLMError
 from ._model import Model
 
@@ -57,18 +57,13 @@ class LLMConfig:
 
 def load_config(config_dir: Path) -> LLMConfig:
     """Read the `[llm]` tables of `<config_dir>/cairn.toml` (missing file: defaults)."""
-    path = Path(config_dir) / "cairn.toml"
+    path = Path(config_dir) / FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        llm = read_table(path, "llm")
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if llm is None:
         return LLMConfig(path=path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    llm = data.get("llm", {})
-    if not isinstance(llm, dict):
-        raise ConfigError(f"{path}: [llm] must be a table")
     providers = {k: v for k, v in llm.items() if isinstance(v, dict)}
     unknown = sorted(set(providers) - set(PROVIDERS))
     if unknown:

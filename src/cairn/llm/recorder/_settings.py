@@ -17,12 +17,12 @@ model call is recorded unless a switch turns it off (retention keeps the store s
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...config import ConfigFileError, read_table
 from .._config import ConfigError
 
 PROJECT_FILE = ".cairn.toml"
@@ -43,17 +43,9 @@ class DebugSettings:
 
 def _table(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("debug", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [debug] must be a table")
-    return table
+        return read_table(path, "debug")
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _flag(path: Path, table: dict[str, Any]) -> bool | None:
