@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from ..llm import Model
+from ..llm import CanScore, Model
 from ..notebook import new_ulid
 from ._candidates import Candidate, Candidates, from_examples, from_runbook
 from ._rank import THRESHOLD, Ranked, rank
@@ -173,15 +173,14 @@ async def _likelihoods(
     continuations: the local one); None when it cannot."""
     import asyncio
 
-    score = getattr(model, "score", None)
-    if score is None:
+    if not isinstance(model, CanScore):
         return None
     opening = re.match(r"`{3,}|~{3,}", prompt.prefill)  # the reply closes the prefill's fence
     fence = opening.group() if opening else "```"
     texts = [c.text if c.text.endswith("\n") else c.text + "\n" for c in candidates]
     try:
         values: list[float] = await asyncio.to_thread(
-            score, prompt.request, [t + fence for t in texts]
+            model.score, prompt.request, [t + fence for t in texts]
         )
     except Exception:  # a model that cannot score: rank without it
         return None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..llm import (
     ErrorEvent,
+    HasContextWindow,
     LLMError,
     Model,
     Options,
@@ -108,7 +109,8 @@ def default_budget(model: Model) -> Budget:
     from ._budget import Budget
 
     if model.provider == "local":
-        return Budget(total=int(getattr(model, "n_ctx", 2048)), reply=128)
+        total = model.n_ctx if isinstance(model, HasContextWindow) else 2048
+        return Budget(total=int(total), reply=128)
     return Budget()
 
 

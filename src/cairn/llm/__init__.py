@@ -3,11 +3,22 @@ local GGUF model.
 
 `Model.generate()` returns a `Response`; `Model.stream()` yields typed events (text
 deltas, tool-call start/argument delta/end, usage, finish, error); `embed()` exists where
-the provider has an embeddings endpoint (OpenAI-compatible). Providers import
+the provider has an embeddings endpoint (OpenAI-compatible). Optional abilities are
+explicit interfaces checked with isinstance (`CanPrefill`, `CanScore`, `CanEmbed`,
+`CanSwapHttpClient`, `HasSecrets`, `HasContextWindow`, `CanClose`). Providers import
 their SDKs lazily.
 """
 
 from ._anthropic import AnthropicModel
+from ._capabilities import (
+    CanClose,
+    CanEmbed,
+    CanPrefill,
+    CanScore,
+    CanSwapHttpClient,
+    HasContextWindow,
+    HasSecrets,
+)
 from ._config import (
     ConfigError,
     LLMConfig,
@@ -62,10 +73,17 @@ __all__ = [
     "DEFAULT_EMBEDDINGS_URL",
     "DEFAULT_MODEL_FILE",
     "AnthropicModel",
+    "CanClose",
+    "CanEmbed",
+    "CanPrefill",
+    "CanScore",
+    "CanSwapHttpClient",
     "ConfigError",
     "Embeddings",
     "ErrorEvent",
     "Finish",
+    "HasContextWindow",
+    "HasSecrets",
     "LLMConfig",
     "LLMError",
     "LocalModel",

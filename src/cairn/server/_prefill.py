@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..llm import CanPrefill
+
 log = logging.getLogger("cairn.server")
 
 
@@ -94,12 +96,11 @@ class Prefill:
     def _one(self, path: str, cell: str) -> None:
         try:
             ready = self._prepare(path, cell)
-            prefill = getattr(ready.model, "prefill", None)
-            if prefill is None:
+            if not isinstance(ready.model, CanPrefill):
                 with self._cond:
                     self.stats.skipped += 1
                 return
-            tokens = int(prefill(ready.prompt.request))
+            tokens = int(ready.model.prefill(ready.prompt.request))
         except Exception as exc:  # a speculation: the suggestion itself will say what is wrong
             log.warning("prefill after %s in %s: %s: %s", cell, path, type(exc).__name__, exc)
             with self._cond:

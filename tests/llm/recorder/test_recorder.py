@@ -11,8 +11,15 @@ import pytest
 
 from cairn.llm import (
     AnthropicModel,
+    CanClose,
+    CanEmbed,
+    CanPrefill,
+    CanScore,
+    HasContextWindow,
+    LocalModel,
     Model,
     OpenAIModel,
+    Options,
     ProviderError,
     Request,
     TextDelta,
@@ -406,3 +413,29 @@ def test_the_local_model_is_recorded_without_http_attempts(recorder: Recorder) -
     assert step["started_ns"] < step["first_token_ns"] <= step["ended_ns"]
     assert step["response"]["text"] == text and step["cost_usd"] == 0.0
     assert step["usage"]["output_tokens"] > 0
+
+
+def test_the_wrapper_has_exactly_the_inner_models_abilities_and_records_them(
+    recorder: Recorder,
+) -> None:
+    remote = recorder.wrap(OpenAIModel("m", base_url="http://127.0.0.1:9/v1", api_key=API_KEY))
+    assert isinstance(remote, CanEmbed) and isinstance(remote, CanClose)
+    assert not isinstance(remote, CanPrefill | CanScore | HasContextWindow)
+    assert not isinstance(recorder.wrap(AnthropicModel("c", api_key=API_KEY)), CanEmbed)
+
+    local = recorder.wrap(LocalModel(n_ctx=1024))
+    assert isinstance(local, RecordingModel) and isinstance(local, CanPrefill | CanScore)
+    assert isinstance(local, HasContextWindow) and local.n_ctx == 1024
+    assert not isinstance(local, CanEmbed)
+    request = Request((user("The capital of France is"),), options=Options(max_tokens=4))
+    assert isinstance(local, CanPrefill) and local.prefill(request) > 0
+    assert isinstance(local, CanScore)
+    likely, unlikely = local.score(request, [" Paris.", " a purple giraffe of"])
+    assert likely > unlikely
+    recorder.flush()
+    modes = []
+    for run in recorder.store.runs():
+        tree = recorder.store.tree(run["id"])
+        assert tree is not None
+        modes += [(step["mode"], step["status"]) for step in tree["steps"]]
+    assert sorted(modes) == [("prefill", "completed"), ("score", "completed")]

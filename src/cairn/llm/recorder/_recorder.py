@@ -28,6 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...notebook import new_ulid
+from .._capabilities import (
+    CanClose,
+    CanEmbed,
+    CanPrefill,
+    CanScore,
+    CanSwapHttpClient,
+    HasContextWindow,
+    HasSecrets,
+)
 from .._errors import LLMError, ProviderError
 from .._model import Model
 from .._types import (
@@ -437,17 +446,28 @@ def _failure(exc: BaseException) -> tuple[Status, ErrorInfo]:
 
 
 class RecordingModel:
-    """A Model that records each call as a step; otherwise it behaves as the model it wraps."""
+    """A Model that records each call as a step; otherwise it behaves as the model it wraps.
+
+    An instance has exactly the optional abilities (`CanPrefill`, `CanScore`, `CanEmbed`,
+    `HasContextWindow`, `CanClose`) of the model it wraps, and records each call of one."""
+
+    def __new__(cls, inner: Model, recorder: Recorder, kind: str) -> RecordingModel:
+        if cls is RecordingModel:
+            cls = _recording_class(inner)
+        return super().__new__(cls)
 
     def __init__(self, inner: Model, recorder: Recorder, kind: str) -> None:
-        with_client = getattr(inner, "with_http_client", None)
-        if with_client is not None:
+        if isinstance(inner, CanSwapHttpClient):
             import httpx2
 
             client = httpx2.AsyncClient(transport=recorder.transport(), follow_redirects=True)
-            inner = with_client(client)
-        secrets = getattr(inner, "secret_values", ())
-        recorder.scrubber.redactor.add_secret_values(secrets)
+            inner = inner.with_http_client(client)
+        if isinstance(inner, HasSecrets):
+            recorder.scrubber.redactor.add_secret_values(inner.secret_values)
+        if isinstance(inner, HasContextWindow):
+            self.n_ctx = inner.n_ctx
+        # Where an OpenAI-compatible model sends its requests (ModelEmbedder names it).
+        self.base_url: str | None = getattr(inner, "base_url", None)
         self.inner = inner
         self.recorder = recorder
         self.kind = kind
@@ -545,30 +565,88 @@ class RecordingModel:
             usage=usage,
         )
 
+
+def _call_step(model: RecordingModel, mode: str, request: Request | dict[str, Any]) -> ActiveStep:
+    active = model.recorder.start_step(model.inner, mode, request, model.kind)
+    model.last_run_id = active.run.id
+    return active
+
+
+class _RecordsEmbed(RecordingModel):
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """The provider's embed(), recorded as a step of mode "embed" (the texts are kept
         in the request, capped and redacted like any other part)."""
-        embed = getattr(self.inner, "embed", None)
-        if embed is None:
-            raise AttributeError(f"{self.provider} models have no embed()")
-        recorder = self.recorder
-        request = {"model": self.name, "input": list(texts)}
-        active = recorder.start_step(self.inner, "embed", request, self.kind)
-        self.last_run_id = active.run.id
+        assert isinstance(self.inner, CanEmbed)
+        active = _call_step(self, "embed", {"model": self.name, "input": list(texts)})
         token = CURRENT_STEP.set(active)
         try:
-            result: Embeddings = await embed(texts)
+            result = await self.inner.embed(texts)
         except BaseException as exc:
             status, info = _failure(exc)
-            recorder.finish_step(active, status, error=info)
+            self.recorder.finish_step(active, status, error=info)
             raise
         finally:
             CURRENT_STEP.reset(token)
         dims = len(result.vectors[0]) if result.vectors else 0
         summary = {"model": result.model, "vectors": len(result.vectors), "dimensions": dims}
-        recorder.finish_step(active, "completed", response=summary, usage=result.usage)
+        self.recorder.finish_step(active, "completed", response=summary, usage=result.usage)
         return result
 
-    def __getattr__(self, name: str) -> Any:
-        # aclose() and anything else a provider offers pass through.
-        return getattr(self.inner, name)
+
+class _RecordsPrefill(RecordingModel):
+    def prefill(self, request: Request) -> int:
+        """The model's prefill, recorded as a step of mode "prefill" (tokens evaluated)."""
+        assert isinstance(self.inner, CanPrefill)
+        active = _call_step(self, "prefill", request)
+        try:
+            tokens = self.inner.prefill(request)
+        except BaseException as exc:
+            status, info = _failure(exc)
+            self.recorder.finish_step(active, status, error=info)
+            raise
+        self.recorder.finish_step(active, "completed", response={"prefilled_tokens": tokens})
+        return tokens
+
+
+class _RecordsScore(RecordingModel):
+    def score(self, request: Request, continuations: Sequence[str]) -> list[float]:
+        """The model's score, recorded as a step of mode "score" (continuations and their
+        log-probabilities)."""
+        assert isinstance(self.inner, CanScore)
+        active = _call_step(self, "score", request)
+        try:
+            scores = self.inner.score(request, continuations)
+        except BaseException as exc:
+            status, info = _failure(exc)
+            self.recorder.finish_step(active, status, error=info)
+            raise
+        response = {"continuations": list(continuations), "scores": list(scores)}
+        self.recorder.finish_step(active, "completed", response=response)
+        return scores
+
+
+class _Closes(RecordingModel):
+    async def aclose(self) -> None:
+        """Close the wrapped model's connections."""
+        assert isinstance(self.inner, CanClose)
+        await self.inner.aclose()
+
+
+_ABILITIES: tuple[tuple[type, type[RecordingModel]], ...] = (
+    (CanEmbed, _RecordsEmbed),
+    (CanPrefill, _RecordsPrefill),
+    (CanScore, _RecordsScore),
+    (CanClose, _Closes),
+)
+_CLASSES: dict[tuple[type[RecordingModel], ...], type[RecordingModel]] = {}
+
+
+def _recording_class(inner: Model) -> type[RecordingModel]:
+    """RecordingModel with a recorded method for each optional ability `inner` has."""
+    bases = tuple(mixin for ability, mixin in _ABILITIES if isinstance(inner, ability))
+    if not bases:
+        return RecordingModel
+    cls = _CLASSES.get(bases)
+    if cls is None:
+        cls = _CLASSES[bases] = type("RecordingModel", bases, {"__module__": __name__})
+    return cls
