@@ -151,3 +151,23 @@ def test_bad_settings_are_config_errors(tmp_path: Path, text: str, message: str)
 def test_a_bad_env_switch_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CAIRN_RECORD='maybe'"):
         load_settings(tmp_path, project_dir=tmp_path, env={"CAIRN_RECORD": "maybe"})
+
+
+def test_the_recorder_modules_import_each_other_without_a_cycle() -> None:
+    """Every import between the recorder's modules counts, TYPE_CHECKING ones included."""
+    import ast
+    import graphlib
+
+    import cairn.llm.recorder
+
+    package = Path(cairn.llm.recorder.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in package.glob("_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        graph[path.stem] = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+    assert {"_active", "_recorder", "_recording", "_transport"} <= graph.keys()
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError on a cycle

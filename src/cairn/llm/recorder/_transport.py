@@ -12,17 +12,12 @@ is recorded without being buffered whole; the attempt ends when the body is clos
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx2
 
+from ._active import CURRENT_STEP, ActiveStep
 from ._data import Attempt, ErrorInfo, now_ns
-
-if TYPE_CHECKING:
-    from ._recorder import ActiveStep
-
-CURRENT_STEP: ContextVar[ActiveStep | None] = ContextVar("cairn_llm_step", default=None)
 
 
 def _error_type(exc: BaseException) -> str:
