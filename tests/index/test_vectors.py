@@ -191,3 +191,22 @@ def test_zero_query_and_empty_index_match_nothing(kv: SQLiteKV) -> None:
     index.set("a", [1.0, 2.0])
     assert index.search([0.0, 0.0]) == []
     assert [m.id for m in index.search([1.0, 2.0], k=50, exact=False)] == ["a"]
+
+
+def test_the_change_log_reads_writes_and_deletions_back_in_order(kv: SQLiteKV) -> None:
+    from cairn.index._changelog import ChangeLog
+
+    index = VectorIndex(kv, "log", dims=2)
+    index.set("a", [1.0, 0.0])
+    index.set("b", [0.0, 1.0])
+    index.set("a", [1.0, 1.0])  # overwritten: only its newest entry is live
+    assert index.delete("b")
+    stored = {id_: index.get(id_) for id_ in ("a", "b")}
+
+    def read(id_: str) -> tuple[int, int, np.ndarray] | None:
+        vector = stored[id_]
+        return None if vector is None else (0 if id_ == "a" else 1, 3, vector)
+
+    changes = list(ChangeLog(kv, "log").changes(0, read))
+    assert [(c.seq, c.id, c.vector is None) for c in changes] == [(3, "a", False), (4, "b", True)]
+    assert list(ChangeLog(kv, "log").changes(4, read)) == []

@@ -18,6 +18,9 @@ Layout (keys encoded with `ordered`):
   ("vec.meta", name)         → JSON: dims, model, seq, count, next_label, floor
   ("vec.hnsw", name) and ("vec.hnsw.chunk", name, gen, i): the graph snapshot (_hnsw)
 
+The change log (entries and tombstones, read back in seq order) is `_changelog`; the
+exact path's matrix is `_matrix`; the HNSW graph and its snapshot are `_hnsw`.
+
 Why its own change log rather than a `store.timed` collection and `Consumer`: the
 index's readers are in-memory caches (the matrix, the graph, a snapshot's `seq`) that
 catch up from a sequence number, not named durable consumers; each entry carries the
@@ -30,7 +33,6 @@ vectors into timed collections would change the stored layout for no gain.
 
 from __future__ import annotations
 
-import heapq
 import json
 import struct
 import threading
@@ -40,20 +42,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..store import KV, Batch, Fence, ordered
 from . import _hnsw
-from ._blas import one_thread
+from ._changelog import DEL, LABEL, SEQ, Change, ChangeLog
 from ._errors import VectorIndexError
 from ._hnsw import HNSWParams
+from ._matrix import Matrix, unit
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike, NDArray
 
 _VEC = "vec"
-_SEQ = "vec.seq"
-_DEL = "vec.del"
 _META = "vec.meta"
 _HEAD = struct.Struct(">QQ")
-_LABEL = struct.Struct(">Q")
 _F32 = "<f4"
 
 
@@ -100,128 +100,6 @@ class _Meta:
             raise VectorIndexError(f"vector index {name!r}: metadata is damaged") from None
 
 
-@dataclass(frozen=True)
-class _Change:
-    seq: int
-    id: str
-    label: int
-    vector: NDArray[np.float32] | None  # None: deleted
-
-
-class _Matrix:
-    """The exact path's in-memory state: unit vectors by row, with their ids and labels."""
-
-    def __init__(self, dims: int, seq: int) -> None:
-        import numpy as np
-
-        self.dims = dims
-        self.seq = seq
-        self.n = 0
-        self.ids: list[str] = []
-        self.row_of: dict[str, int] = {}
-        self.row_of_label: dict[int, int] = {}
-        self.labels = np.zeros(0, dtype=np.uint64)
-        self.seqs = np.zeros(0, dtype=np.uint64)
-        self.unit = np.zeros((0, dims), dtype=np.float32)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.unit.nbytes + self.labels.nbytes + self.seqs.nbytes)
-
-    def _reserve(self, extra: int) -> None:
-        import numpy as np
-
-        need = self.n + extra
-        if need <= len(self.labels):
-            return
-        cap = max(need, len(self.labels) * 3 // 2, 1024)
-        for attr in ("labels", "seqs", "unit"):
-            old = getattr(self, attr)
-            new = np.zeros((cap, *old.shape[1:]), dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, attr, new)
-
-    def put(
-        self,
-        ids: Sequence[str],
-        labels: Sequence[int],
-        seqs: Sequence[int],
-        unit: NDArray[np.float32],
-    ) -> None:
-        import numpy as np
-
-        self._reserve(len(ids))
-        rows = np.empty(len(ids), dtype=np.int64)
-        for i, (id_, label) in enumerate(zip(ids, labels, strict=True)):
-            row = self.row_of.get(id_)
-            if row is None:
-                row = self.n
-                self.n += 1
-                self.ids.append(id_)
-                self.row_of[id_] = row
-            else:
-                self.row_of_label.pop(int(self.labels[row]), None)
-            self.row_of_label[label] = row
-            rows[i] = row
-        self.labels[rows] = np.asarray(labels, dtype=np.uint64)
-        self.seqs[rows] = np.asarray(seqs, dtype=np.uint64)
-        self.unit[rows] = unit
-
-    def remove(self, id_: str) -> None:
-        row = self.row_of.pop(id_, None)
-        if row is None:
-            return
-        self.row_of_label.pop(int(self.labels[row]), None)
-        last = self.n - 1
-        if row != last:
-            moved = self.ids[last]
-            self.ids[row] = moved
-            self.row_of[moved] = row
-            self.row_of_label[int(self.labels[last])] = row
-            self.labels[row] = self.labels[last]
-            self.seqs[row] = self.seqs[last]
-            self.unit[row] = self.unit[last]
-        self.ids.pop()
-        self.n = last
-
-    def lookup(self, id_: str) -> tuple[int, int] | None:
-        row = self.row_of.get(id_)
-        return None if row is None else (int(self.labels[row]), int(self.seqs[row]))
-
-    def top(
-        self, query: NDArray[np.float32], k: int, rows: NDArray[np.int64] | None = None
-    ) -> list[tuple[int, float]]:
-        """The k best (row, score) pairs among `rows` (all rows when None)."""
-        import numpy as np
-
-        with one_thread():
-            if rows is None:
-                scores = self.unit[: self.n] @ query
-                candidates = None
-            else:
-                scores = self.unit[rows] @ query
-                candidates = rows
-        k = min(k, len(scores))
-        if k <= 0:
-            return []
-        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        pairs = [
-            (int(candidates[i]) if candidates is not None else int(i), float(scores[i]))
-            for i in best
-        ]
-        pairs.sort(key=lambda p: (-p[1], self.ids[p[0]]))
-        return pairs
-
-
-def _unit(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
-    import numpy as np
-
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    out = np.zeros_like(matrix)
-    np.divide(matrix, norms, out=out, where=norms > 0)
-    return out
-
-
 class VectorIndex:
     """Vectors by string id, persisted in `kv` under `name`, searched by cosine similarity.
 
@@ -251,13 +129,12 @@ class VectorIndex:
         self.exact_below = exact_below
         self._mu = threading.RLock()
         self._lock_name = f"vec:{name}"
-        self._matrix: _Matrix | None = None
+        self._matrix: Matrix | None = None
         self._graph: Any = None
         self._graph_seq = 0
         self._graph_source: str | None = None
         self._vec_prefix = ordered.encode(_VEC, name)
-        self._seq_prefix = ordered.encode(_SEQ, name)
-        self._del_prefix = ordered.encode(_DEL, name)
+        self._log = ChangeLog(kv, name)
 
     # -- keys and records --------------------------------------------------------------
 
@@ -267,10 +144,10 @@ class VectorIndex:
         return self._vec_prefix + ordered.encode(id_)
 
     def _seq_key(self, seq: int) -> bytes:
-        return self._seq_prefix + ordered.encode(seq)
+        return self._log.seq_key(seq)
 
     def _del_key(self, seq: int) -> bytes:
-        return self._del_prefix + ordered.encode(seq)
+        return self._log.del_key(seq)
 
     def _meta_key(self) -> bytes:
         return ordered.encode(_META, self.name)
@@ -331,35 +208,20 @@ class VectorIndex:
 
     # -- catching up with the store ----------------------------------------------------
 
-    def _changes(self, after: int, dims: int) -> Iterator[_Change]:
-        """Changes with seq > after, in seq order: live entries and tombstones merged."""
+    def _changes(self, after: int, dims: int) -> Iterator[Change]:
+        """Changes with seq > after, in seq order (the change log's), with their vectors."""
 
-        def live() -> Iterator[_Change]:
-            end = ordered.encode(_SEQ, self.name, ordered.Inf)
-            for key, value in self.kv.scan(self._seq_key(after + 1), end):
-                seq = ordered.decode(key, str, str, int)[2]
-                id_ = value[_LABEL.size :].decode()
-                raw = self.kv.get(self._vec_key(id_))
-                if raw is None:
-                    continue  # deleted since: its tombstone comes later
-                label, entry_seq, vector = self._unpack(raw, dims)
-                if entry_seq == seq:  # else overwritten since: the newer entry comes later
-                    yield _Change(seq, id_, label, vector)
+        def read(id_: str) -> tuple[int, int, NDArray[np.float32]] | None:
+            raw = self.kv.get(self._vec_key(id_))
+            return None if raw is None else self._unpack(raw, dims)
 
-        def dead() -> Iterator[_Change]:
-            end = ordered.encode(_DEL, self.name, ordered.Inf)
-            for key, value in self.kv.scan(self._del_key(after + 1), end):
-                seq = ordered.decode(key, str, str, int)[2]
-                (label,) = _LABEL.unpack_from(value)
-                yield _Change(seq, value[_LABEL.size :].decode(), label, None)
+        return self._log.changes(after, read)
 
-        return heapq.merge(live(), dead(), key=lambda change: change.seq)
-
-    def _load_matrix(self, meta: _Meta) -> _Matrix:
+    def _load_matrix(self, meta: _Meta) -> Matrix:
         import numpy as np
 
         dims = meta.dims or 0
-        matrix = _Matrix(dims, meta.seq)
+        matrix = Matrix(dims, meta.seq)
         ids: list[str] = []
         labels: list[int] = []
         seqs: list[int] = []
@@ -376,21 +238,21 @@ class VectorIndex:
             seqs.append(seq)
             payload += memoryview(raw)[_HEAD.size :]
         vectors = np.frombuffer(payload, dtype=_F32).reshape(len(ids), dims)
-        matrix.put(ids, labels, seqs, _unit(vectors.astype(np.float32)))
+        matrix.put(ids, labels, seqs, unit(vectors.astype(np.float32)))
         del payload, vectors
         # The scan is not a snapshot: replay what changed since it began (idempotent).
         self._apply_to_matrix(matrix, self._changes(meta.seq, dims))
         return matrix
 
-    def _apply_to_matrix(self, matrix: _Matrix, changes: Iterable[_Change]) -> None:
+    def _apply_to_matrix(self, matrix: Matrix, changes: Iterable[Change]) -> None:
         for change in changes:
             if change.vector is None:
                 matrix.remove(change.id)
             else:
-                matrix.put([change.id], [change.label], [change.seq], _unit(change.vector[None, :]))
+                matrix.put([change.id], [change.label], [change.seq], unit(change.vector[None, :]))
             matrix.seq = max(matrix.seq, change.seq)
 
-    def _apply_to_graph(self, changes: Iterable[_Change]) -> int:
+    def _apply_to_graph(self, changes: Iterable[Change]) -> int:
         import numpy as np
 
         applied = 0
@@ -399,11 +261,11 @@ class VectorIndex:
             if change.vector is None:
                 _hnsw.remove(self._graph, labels)
             else:
-                _hnsw.upsert(self._graph, labels, _unit(change.vector[None, :]))
+                _hnsw.upsert(self._graph, labels, unit(change.vector[None, :]))
             applied += 1
         return applied
 
-    def _sync(self, meta: _Meta, *, need_matrix: bool) -> _Matrix | None:
+    def _sync(self, meta: _Meta, *, need_matrix: bool) -> Matrix | None:
         """Bring the in-memory state up to `meta.seq` (loading the matrix if asked)."""
         dims = meta.dims
         if dims is None:
@@ -425,7 +287,7 @@ class VectorIndex:
             self._graph_seq = meta.seq
         return m
 
-    def _ensure_graph(self, meta: _Meta, matrix: _Matrix) -> Any:
+    def _ensure_graph(self, meta: _Meta, matrix: Matrix) -> Any:
         if self._graph is not None:
             return self._graph
         dims = matrix.dims
@@ -502,12 +364,12 @@ class VectorIndex:
                 batch.apply(fence)
             finally:
                 self.kv.unlock(self._lock_name)
-            unit = _unit(rows)
+            units = unit(rows)
             if self._matrix is not None:
-                self._matrix.put(ids, labels, seqs, unit)
+                self._matrix.put(ids, labels, seqs, units)
                 self._matrix.seq = meta.seq
             if self._graph is not None:
-                _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), unit)
+                _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), units)
                 self._graph_seq = meta.seq
 
     def _write_rows(
@@ -527,7 +389,7 @@ class VectorIndex:
                 batch.delete(self._seq_key(old[1]))
             meta.seq += 1
             batch.set(self._vec_key(id_), _HEAD.pack(label, meta.seq) + row.tobytes())
-            batch.set(self._seq_key(meta.seq), _LABEL.pack(label) + id_.encode())
+            batch.set(self._seq_key(meta.seq), LABEL.pack(label) + id_.encode())
             labels.append(label)
             seqs.append(meta.seq)
         return labels, seqs
@@ -557,7 +419,7 @@ class VectorIndex:
                     batch.delete(self._seq_key(seq))
                     meta.seq += 1
                     meta.count -= 1
-                    batch.set(self._del_key(meta.seq), _LABEL.pack(label) + id_.encode())
+                    batch.set(self._del_key(meta.seq), LABEL.pack(label) + id_.encode())
                     removed.append((id_, label))
                 if removed:
                     batch.set(self._meta_key(), meta.dump())
@@ -581,7 +443,7 @@ class VectorIndex:
             token = self.kv.lock(self._lock_name)
             try:
                 batch = self.kv.batch()
-                for prefix in (_VEC, _SEQ, _DEL, "vec.hnsw.chunk"):
+                for prefix in (_VEC, SEQ, DEL, "vec.hnsw.chunk"):
                     batch.delete_range(
                         ordered.encode(prefix, self.name),
                         ordered.encode(prefix, self.name, ordered.Inf),
