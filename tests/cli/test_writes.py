@@ -183,6 +183,7 @@ def _suggest(
     )
 
 
+@pytest.mark.slow
 def test_suggest_accept_writes_through_a_symlink_and_respects_read_only(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:

@@ -127,6 +127,7 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", *args])
 
 
+@pytest.mark.slow
 def test_two_writer_processes_and_a_watcher_see_every_entry_exactly_once(
     shared_backend: Backend, tmp_path: Path
 ) -> None:

@@ -243,6 +243,7 @@ def local_embedder() -> Embedder:
     return embedder
 
 
+@pytest.mark.slow
 def test_examples_learned_from_runbooks_come_back_for_a_paraphrase(
     tmp_path: Path, local_embedder: Embedder
 ) -> None:

@@ -58,6 +58,7 @@ def clone(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_the_copilot_walkthrough_runs_as_written(clone: Path, fake: FakeOpenAI) -> None:
     commands = walkthrough()
     assert commands[0] == "cp examples/disk.md disk.md"

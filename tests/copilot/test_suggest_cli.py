@@ -149,6 +149,7 @@ def test_accept_refuses_a_suggestion_below_the_threshold_unless_forced(
     assert generated[1]["source"] == "model" and generated[1]["confidence"] < 0.2
 
 
+@pytest.mark.slow
 def test_without_a_good_enough_suggestion_it_says_so_plainly(
     tmp_path: Path, fake: FakeOpenAI, ran: Path
 ) -> None:
@@ -206,6 +207,7 @@ def test_an_empty_notebook_and_a_missing_file(tmp_path: Path, fake: FakeOpenAI) 
     assert missing.returncode == 2 and "nope.md" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_local_model_is_the_offline_default(tmp_path: Path, ran: Path) -> None:
     """No provider configured, no network: the bundled GGUF model answers."""
     out = _cairn(tmp_path, "suggest", str(ran), "--json", "--debug")
