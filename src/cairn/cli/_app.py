@@ -316,7 +316,8 @@ def run(
     )
     started = time.monotonic()
     with StopSignals() as stop:
-        with session_for(nb, file, head_limit=limit, tail_limit=limit) as session:
+        env = settings().child_env()
+        with session_for(nb, file, env=env, head_limit=limit, tail_limit=limit) as session:
 
             def execute(session: Session, cell: Cell, spec: CellSpec) -> CellResult:
                 return events.run_cell(

@@ -60,7 +60,8 @@ def _prepare(
     if not outputs and not examples:
         return prepare_next(model, cells, cursor, notebook=file)
     # An explicit --store must exist: suggesting only reads it (a typo is not a new store).
-    kv: KV = open_store(store, must_exist=store is not None)  # None: the config dir's
+    config_dir = settings().resolved_config_dir()  # the store's default place
+    kv: KV = open_store(store, must_exist=store is not None, config_dir=config_dir)
     try:
         memory: Memory | None = open_memory(kv) if examples else None
         return prepare_next(

@@ -18,6 +18,7 @@ import click
 from ._app import app
 from ._params import Count
 from ._progress import bar, spinner
+from ._settings import settings
 
 if TYPE_CHECKING:
     from ..index import Embedder, SkippedFile, VectorIndex
@@ -54,7 +55,8 @@ def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
     `--store` that does not exist rather than create an empty one."""
     from ..store import open_store
 
-    kv = open_store(url, must_exist=read_only and url is not None)
+    config_dir = settings().resolved_config_dir()
+    kv = open_store(url, must_exist=read_only and url is not None, config_dir=config_dir)
     try:
         yield kv
     finally:

@@ -39,7 +39,8 @@ def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
     `--store` that does not exist rather than create an empty one."""
     from ..store import open_store
 
-    kv = open_store(url, must_exist=read_only and url is not None)
+    config_dir = settings().resolved_config_dir()
+    kv = open_store(url, must_exist=read_only and url is not None, config_dir=config_dir)
     try:
         yield kv
     finally:

@@ -120,6 +120,7 @@ def serve(
         max_body_bytes=max_body_mb << 20,
         learning_logs=options.learning_logs,
         config_dir=config_dir,
+        cell_env=options.child_env(),
         model=model,
         learn=learn,
         store=store,

@@ -40,6 +40,14 @@ class Settings:
             tighten(path / "cairn.toml")
         return path
 
+    def child_env(self) -> dict[str, str] | None:
+        """The environment of the commands Cairn runs (cells): ours, with the config dir
+        given by --config-dir, so a `cairn` inside a cell uses the same one (None: ours
+        as it is)."""
+        if self.config_dir is None:
+            return None
+        return {**os.environ, "CAIRN_CONFIG_DIR": str(self.config_dir)}
+
     def open_learning_log(self) -> bool:
         """Open the learning log for this command (a clear error if it cannot be
         written); whether executions are to be recorded."""
@@ -113,9 +121,6 @@ def _set(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
         if value is None or value is False:
             return
         setattr(_SETTINGS, attr, value)
-        if attr == "config_dir":
-            # One config dir for every layer (the store's default path reads the env).
-            os.environ["CAIRN_CONFIG_DIR"] = str(value)
         if attr in ("log_level", "log_format"):
             _configure_console()
 

@@ -25,6 +25,7 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_MB << 20  # request bodies; larger get 413
     learning_logs: bool = True  # only reported: the caller opens the learning log
     config_dir: Path | None = None  # cairn.toml (models) and logs/ (outputs for suggestions)
+    cell_env: dict[str, str] | None = None  # the cells' environment (None: the server's)
     model: str | None = None  # provider:model for suggestions (None: cairn.toml, else local)
     learn: bool = False  # analyze the learning log and learn examples in the background
     store: str | None = None  # where examples are kept (None: <config_dir>/cairn.db)

@@ -34,8 +34,9 @@ class ServerSession:
 class Sessions:
     """All sessions of one server. Thread-safe: used from the event loop and workers."""
 
-    def __init__(self, max_idle: int) -> None:
+    def __init__(self, max_idle: int, env: dict[str, str] | None = None) -> None:
         self._max_idle = max_idle
+        self._env = env  # the cells' environment (None: the server's)
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, ServerSession] = OrderedDict()  # least recent first
 
@@ -63,7 +64,7 @@ class Sessions:
             path=rel,
             notebook_path=path,
             notebook_id=fm.document_id if fm is not None else None,
-            kernel=session_for(nb, path),
+            kernel=session_for(nb, path, env=self._env),
             busy=True,
         )
         with self._lock:

@@ -68,7 +68,7 @@ class ServerState:
             config=config,
             root=root,
             given_root=given_root,
-            sessions=Sessions(config.max_sessions),
+            sessions=Sessions(config.max_sessions, config.cell_env),
             slots=Slots(config.max_executions),
             origins=config.allowed_origins(),
             learning=_learning(config),

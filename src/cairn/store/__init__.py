@@ -52,11 +52,14 @@ class StoreLocation:
         return not self.is_file or os.path.exists(self.target)
 
 
-def store_location(url: str | os.PathLike[str] | None = None) -> StoreLocation:
+def store_location(
+    url: str | os.PathLike[str] | None = None, *, config_dir: Path | None = None
+) -> StoreLocation:
     """Read a store URL: a PostgreSQL URL, `sqlite:///path`, a file path, `memory:`, or
-    None for the default SQLite file `<config dir>/cairn.db`."""
+    None for the default SQLite file `<config dir>/cairn.db` (`config_dir`, else
+    `default_config_dir()`)."""
     if url is None:
-        return StoreLocation("sqlite", os.fspath(default_config_dir() / "cairn.db"))
+        return StoreLocation("sqlite", os.fspath((config_dir or default_config_dir()) / "cairn.db"))
     text = os.fspath(url)
     if text.startswith(("postgres://", "postgresql://")):
         return StoreLocation("postgres", text)
@@ -66,7 +69,11 @@ def store_location(url: str | os.PathLike[str] | None = None) -> StoreLocation:
 
 
 def open_store(
-    url: str | os.PathLike[str] | None = None, *, must_exist: bool = False, durable: bool = True
+    url: str | os.PathLike[str] | None = None,
+    *,
+    must_exist: bool = False,
+    durable: bool = True,
+    config_dir: Path | None = None,
 ) -> KV:
     """Open a store: a PostgreSQL URL, `sqlite:///path`, a file path, `memory:`, or the
     default SQLite file `<config dir>/cairn.db`.
@@ -76,7 +83,7 @@ def open_store(
     databases are never created here, and `memory:` is always new. `durable=False` lets
     a SQLite store skip the fsync per commit (for records that may be lost in a crash).
     """
-    location = store_location(url)
+    location = store_location(url, config_dir=config_dir)
     if location.kind == "postgres":
         from ._postgres import PostgresKV  # imported lazily: psycopg is only needed here
 
