@@ -151,6 +151,7 @@ def test_add_creates_the_store_it_is_given(docs: Path) -> None:
     assert stats.returncode == 0 and json.loads(stats.stdout)["docs"] == 4
 
 
+@pytest.mark.slow
 def test_unreachable_embeddings_server_is_one_line_and_writes_no_vectors(docs: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -206,6 +207,7 @@ def test_add_strict_adds_nothing_and_fails_when_a_file_is_bad(docs: Path) -> Non
     assert json.loads(cairn("index", "stats", "--json", cwd=docs).stdout)["docs"] == 0
 
 
+@pytest.mark.slow
 def test_local_model_end_to_end_finds_meaning_not_words(docs: Path) -> None:
     added = cairn("index", "add", "docs", cwd=docs)  # the local model is the default
     assert added.returncode == 0, added.stderr

@@ -66,6 +66,7 @@ def _straddling_runbook() -> bytes:
     return data + b"```sh\nunclosed at the end\n"
 
 
+@pytest.mark.slow
 def test_load_reads_a_file_of_many_pieces_as_the_whole_text_reads(tmp_path: Path) -> None:
     path = tmp_path / "big.md"
     path.write_bytes(_straddling_runbook())

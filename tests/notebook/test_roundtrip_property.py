@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,6 +115,7 @@ def documents(draw: st.DrawFn) -> str:
     return text
 
 
+@pytest.mark.slow
 @settings(max_examples=10_000)
 @given(documents())
 def test_generated_markdown_round_trips_byte_for_byte(text: str) -> None:
@@ -151,6 +153,7 @@ def test_editing_a_code_cell_changes_only_that_cells_bytes(text: str, new_line: 
     assert reparsed and reparsed[0].language == cell.language
 
 
+@pytest.mark.slow
 @settings(max_examples=1_000)
 @given(documents())
 def test_cell_identity_changes_only_the_opening_lines_that_get_an_id(text: str) -> None:
