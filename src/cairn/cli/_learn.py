@@ -165,7 +165,7 @@ def _rows(numbers: dict[str, ModelStats]) -> list[dict[str, object]]:
 def stats(store_url: str | None, as_json: bool) -> None:
     """How each model's suggestions fared: shown, accepted, run as suggested, edited
     (and by how many tokens), not run. The learning log is analyzed first."""
-    from ..copilot import Analyzer, model_stats
+    from ..copilot import Analyzer, ModelStats, model_stats
 
     with _store(store_url, read_only=True) as kv:
         Analyzer(kv, _log_dir()).run()
@@ -195,17 +195,7 @@ def stats(store_url: str | None, as_json: bool) -> None:
         mean = row["mean_edit_distance"]
         table.add_row(
             str(row["model"]),
-            *(
-                str(row[key])
-                for key in (
-                    "shown",
-                    "accepted",
-                    "executed_as_suggested",
-                    "edited",
-                    "not_executed",
-                    "failed",
-                )
-            ),
+            *(str(row[key]) for key in ModelStats.COUNTS),
             "-" if mean is None else f"{mean:.1f} tokens",
         )
     Console(soft_wrap=True).print(table)

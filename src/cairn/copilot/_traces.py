@@ -151,15 +151,9 @@ class ModelStats:
     failed: int = 0  # executed (latest run) with a non-zero exit code
     edit_distance_sum: int = 0  # over the edited ones
 
-    _COUNTERS = (
-        "shown",
-        "accepted",
-        "executed_as_suggested",
-        "edited",
-        "not_executed",
-        "failed",
-        "edit_distance_sum",
-    )
+    # What a model's row shows, in order; the totals also keep the edit distance sum.
+    COUNTS = ("shown", "accepted", "executed_as_suggested", "edited", "not_executed", "failed")
+    _COUNTERS = (*COUNTS, "edit_distance_sum")
 
     @property
     def mean_edit_distance(self) -> float | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Self
 
 from . import ordered
 from ._errors import LockError
@@ -174,60 +175,6 @@ class Collection:
                 yield Change(self.kind, key, change_seq, entry)
 
 
-class Watcher:
-    """A named, durable cursor over a collection's modifications.
-
-    `recent()` yields entries modified after the cursor; `mark_old(seq)` moves the
-    cursor forward (never back). Hold `locked()` while processing so two processes
-    running the same watcher never handle the same entry at once; cursor writes are
-    then fenced by that lock.
-    """
-
-    def __init__(self, kv: KV, kind: str, name: str) -> None:
-        self.kv = kv
-        self.collection = Collection(kv, kind)
-        self.name = name
-        self._cursor_key = ordered.encode("timed.watch", kind, name)
-        self._lock_name = f"timed.watch:{kind}:{name}"
-        self._fence: Fence | None = None
-
-    @contextlib.contextmanager
-    def locked(self, timeout: float | None = None) -> Iterator[Watcher]:
-        token = self.kv.lock(self._lock_name, timeout=timeout)
-        self._fence = (self._lock_name, token)
-        try:
-            yield self
-        finally:
-            self._fence = None
-            with contextlib.suppress(LockError):
-                self.kv.unlock(self._lock_name)
-
-    def cursor(self) -> int:
-        return _from_u64(self.kv.get(self._cursor_key))
-
-    def recent(self) -> Iterator[Entry]:
-        """Entries modified after the cursor, oldest first."""
-        return self.collection.after(self.cursor())
-
-    def mark_old(self, seq: int) -> None:
-        """Record that everything up to `seq` was processed. Only moves forward."""
-        if seq <= self.cursor():
-            return
-        batch = self.kv.batch()
-        batch.set(self._cursor_key, _u64(seq))
-        batch.apply(fence=self._fence)
-
-    def restart(self) -> None:
-        """Forget the cursor: the next `recent()` starts from the beginning."""
-        batch = self.kv.batch()
-        batch.delete(self._cursor_key)
-        batch.apply(fence=self._fence)
-
-    def latest(self) -> int:
-        """The collection's latest sequence number."""
-        return self.collection.latest()
-
-
 class Consumer:
     """A named, durable, fenced consumer of a collection's changes (deletions included).
 
@@ -250,7 +197,7 @@ class Consumer:
         self._fence: Fence | None = None
 
     @contextlib.contextmanager
-    def locked(self, timeout: float | None = None) -> Iterator[Consumer]:
+    def locked(self, timeout: float | None = None) -> Iterator[Self]:
         token = self.kv.lock(self._lock_name, timeout=timeout)
         self._fence = (self._lock_name, token)
         try:
@@ -296,3 +243,35 @@ class Consumer:
         batch = batch if batch is not None else self.kv.batch()
         batch.delete(self._cursor_key)
         batch.apply(fence=self._fence)
+
+
+class Watcher(Consumer):
+    """A consumer's cursor-only face (same cursor and lock): entries, not deletions.
+
+    `recent()` yields entries modified after the cursor; `mark_old(seq)` moves the
+    cursor forward (never back). Hold `locked()` while processing so two processes
+    running the same watcher never handle the same entry at once; cursor writes are
+    then fenced by that lock.
+    """
+
+    def recent(self) -> Iterator[Entry]:
+        """Entries modified after the cursor, oldest first (deletions are not seen)."""
+        return self.collection.after(self.cursor())
+
+    def mark_old(self, seq: int) -> None:
+        """Record that everything up to `seq` was processed. Only moves forward."""
+        if seq > self.cursor():
+            batch = self.kv.batch()
+            batch.set(self._cursor_key, _u64(seq))
+            batch.apply(fence=self._fence)
+
+    def restart(self, batch: Batch | None = None) -> None:
+        """Forget the cursor: the next `recent()` starts from the beginning. (A watcher
+        may restart without its lock, as it always could; fenced when it holds it.)"""
+        batch = batch if batch is not None else self.kv.batch()
+        batch.delete(self._cursor_key)
+        batch.apply(fence=self._fence)
+
+    def latest(self) -> int:
+        """The collection's latest sequence number."""
+        return self.collection.latest()
