@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..index import EMBEDDERS, EmbeddingError, HashEmbedder, LocalEmbedder, as_matrix
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
@@ -37,15 +37,18 @@ _HINTS = {
 
 
 class ModelEmbedder:
-    """`cairn.index`'s `Embedder` over a model's `embed` (in batches, rows checked)."""
+    """`cairn.index`'s `Embedder` over an OpenAI-compatible model's `embed` (in batches,
+    rows checked)."""
 
-    def __init__(self, model: Any, *, batch_size: int = 128, dims: int | None = None) -> None:
+    def __init__(
+        self, model: OpenAIModel, *, batch_size: int = 128, dims: int | None = None
+    ) -> None:
         if batch_size < 1:
             raise EmbeddingError(f"batch size must be at least 1, not {batch_size}")
         self.model = model
         self.batch_size = batch_size
         self._dims = dims
-        base_url = getattr(model, "base_url", None) or DEFAULT_EMBEDDINGS_URL
+        base_url = model.base_url or DEFAULT_EMBEDDINGS_URL
         self.url = f"{base_url.rstrip('/')}/embeddings"
 
     @property
