@@ -96,15 +96,22 @@ class Collection:
         """Store one entry; returns its sequence number."""
         return self.set_many([(key, value)])[-1]
 
-    def set_many(self, items: Iterable[tuple[bytes, bytes]]) -> list[int]:
-        """Store entries in one atomic batch under one lock; returns their sequence numbers."""
+    def set_many(
+        self, items: Iterable[tuple[bytes, bytes]], *, batch: Batch | None = None
+    ) -> list[int]:
+        """Store entries in one atomic batch under one lock; returns their sequence numbers.
+
+        With `batch`, the entries join the caller's other writes (a sync's cursor, say)
+        and all of them are applied together, atomically: a process killed before the
+        apply leaves none of them, after it all of them.
+        """
         items = list(items)
-        if not items:
+        if not items and batch is None:
             return []
         token = self.kv.lock(self._lock_name)
         try:
             seq = _from_u64(self.kv.get(self._counter_key()))
-            batch = self.kv.batch()
+            batch = batch if batch is not None else self.kv.batch()
             seqs = []
             pending: dict[bytes, int] = {}
             for key, value in items:
@@ -120,7 +127,8 @@ class Collection:
                 batch.set(self._seq_key(seq), key)
                 pending[key] = seq
                 seqs.append(seq)
-            batch.set(self._counter_key(), _u64(seq))
+            if seqs:
+                batch.set(self._counter_key(), _u64(seq))
             batch.apply(fence=(self._lock_name, token))
             return seqs
         finally:

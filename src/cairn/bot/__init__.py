@@ -1,0 +1,64 @@
+"""The maintainer bot: mirror an issue tracker incrementally into the store, turn issues
+into docs and embeddings, post related issues, fix comments by rule, and act on the
+tracker only through an approvable action log.
+
+- `_tracker`: the `Tracker` interface and the mirror's layout in the store
+- `github`: the GitHub tracker (REST client, incremental sync, fake server, traces)
+- `_txt`: the plain-text issue format of `rsc.io/github/issue` (fixtures, the demo)
+- `commentfix`: comment rewriting rules
+- `actions`: the action log (approval, exactly-once effects)
+- `related`: the related-issues job and its per-model calibration
+
+Heavy names are imported on first use, so `cairn --help` costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._errors import BotError, ConfigError, TrackerAuthError, TrackerError
+from ._tracker import (
+    COMMENTS,
+    EVENTS,
+    ISSUES,
+    MIRROR_KIND,
+    Posted,
+    SyncReport,
+    Tracker,
+    mirror,
+    mirror_key,
+    parse_mirror_key,
+)
+
+# name → module, or module:attribute where the face names it differently. Add one line
+# per exported name (keep it sorted); the module must exist when the line is committed.
+_LAZY: dict[str, str] = {}
+
+__all__ = [
+    "COMMENTS",
+    "EVENTS",
+    "ISSUES",
+    "MIRROR_KIND",
+    "BotError",
+    "ConfigError",
+    "Posted",
+    "SyncReport",
+    "Tracker",
+    "TrackerAuthError",
+    "TrackerError",
+    "mirror",
+    "mirror_key",
+    "parse_mirror_key",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name, __name__), attr or name)
+    globals()[name] = value
+    return value
