@@ -196,6 +196,24 @@ def test_fenced_batch_fails_once_the_lock_moved_on(backend: Backend) -> None:
     assert b.get(b"late-write") is None
 
 
+def test_a_batch_with_several_fences_applies_only_while_every_lock_is_held(
+    backend: Backend,
+) -> None:
+    a, b = backend(), backend()
+    one, two = a.lock("one"), a.lock("two")
+    both = a.batch()
+    both.set(b"both", b"1")
+    both.apply(fence=[("one", one), ("two", two)])
+    assert b.get(b"both") == b"1"
+    a.unlock("two")
+    b.lock("two")  # the second lock moved on; the first is still a's
+    late = a.batch()
+    late.set(b"late", b"1")
+    with pytest.raises(LockLostError):
+        late.apply(fence=[("one", one), ("two", two)])
+    assert b.get(b"late") is None
+
+
 _HOLDER = textwrap.dedent(
     """
     import sys, time

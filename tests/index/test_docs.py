@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from cairn.index import (
     MAX_CHARS,
@@ -18,7 +23,7 @@ from cairn.index import (
     reset_embeddings,
 )
 from cairn.llm import open_embedder
-from cairn.store import SQLiteKV
+from cairn.store import LockLostError, SQLiteKV
 from cairn.store.timed import Watcher
 
 from ..llm.fake_openai import FakeOpenAI
@@ -110,6 +115,30 @@ def test_a_failing_batch_keeps_earlier_batches_and_is_retried_next_run(
     Docs(kv).add([Doc("d4", "", "doc 4 fixed")])
     assert embed_docs(kv, client, index, batch_size=2).embedded == 2  # d5, then d4
     assert len(index) == 6
+
+
+def test_vectors_and_cursor_land_together_or_not_at_all(kv: SQLiteKV, tmp_path: Path) -> None:
+    """A run that loses the consumer's lock mid-batch (another process took it over)
+    writes neither that batch's vectors nor its cursor: they are one fenced batch."""
+    Docs(kv).add(corpus(6))
+    index = VectorIndex(kv, "docs")
+    thief = SQLiteKV(tmp_path / "store.db")
+
+    class LosesTheLock(CountingEmbedder):
+        def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+            if self.calls == 1:  # while embedding the second batch, the lock moves on
+                kv.unlock("timed.watch:docs:embeddocs")
+                thief.lock("timed.watch:docs:embeddocs")
+            return super().embed(texts)
+
+    with pytest.raises(LockLostError):
+        embed_docs(kv, LosesTheLock(), index, batch_size=3)
+    stored = [f"d{i}" in VectorIndex(thief, "docs") for i in range(6)]
+    assert stored == [True] * 3 + [False] * 3
+    first_batch_end = Docs(kv).collection.get(b"d2")
+    assert first_batch_end is not None
+    assert Watcher(thief, "docs", "embeddocs").cursor() == first_batch_end.seq
+    thief.close()
 
 
 def test_a_different_embedder_is_refused_and_reset_embeds_everything_again(kv: SQLiteKV) -> None:

@@ -5,8 +5,6 @@ GitHub server). Each part's commands live in a module of its own that registers 
 
 from __future__ import annotations
 
-import click
-
 from ._app import app
 
 

@@ -137,12 +137,11 @@ def embed_docs(
     drop the vectors of docs deleted since.
 
     Holds the consumer's lock throughout, so two processes never embed the same docs.
-    Each batch of `batch_size` changes is embedded, its vectors stored in one atomic
-    write, and only then is the consumer's cursor moved past it: an interrupted run (or
-    a failed embedder) loses nothing and resumes after the last stored batch. (The
-    vectors and the cursor are two writes, not one batch, because the index's writes
-    are fenced by its own lock; a crash between them re-embeds that one batch, which
-    stores the same vectors again.)
+    Each batch of `batch_size` changes is embedded, and its vectors, the removal of
+    deleted docs' vectors and the consumer's cursor are written in one atomic batch,
+    fenced by both the consumer's lock and the index's: an interrupted run (or a failed
+    embedder) loses nothing, stores nothing twice and resumes after the last stored
+    batch.
 
     Long docs are truncated to their first `max_chars` characters (title included)
     before embedding, and listed in the report: the local model reads at most 256 word
@@ -170,8 +169,7 @@ def embed_docs(
         for changes in consumer.batches(batch_size):
             docs = [_decode(c.entry) for c in changes if c.entry is not None]
             gone = [c.key.decode() for c in changes if c.entry is None]
-            if gone:
-                index.delete_many(gone)
+            vectors = None
             if docs:
                 texts = []
                 for doc in docs:
@@ -180,10 +178,12 @@ def embed_docs(
                     if cut:
                         truncated.append(doc.id)
                 vectors = embedder.embed(texts)
-                index.set_many([doc.id for doc in docs], vectors)
+            batch = kv.batch()
+            fence = consumer.stage(batch, changes[-1].seq)
+            index.update([doc.id for doc in docs], vectors, delete=gone, batch=batch, fence=fence)
+            if docs:
                 embedded += len(docs)
                 batches += 1
-            consumer.commit(kv.batch(), changes[-1].seq)
             if progress is not None and docs:
                 progress(embedded, max(total, embedded))
     return EmbedReport(embedded=embedded, batches=batches, truncated=tuple(truncated))

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..store import KV, Batch, Fence, ordered
+from ..store import KV, Batch, Fence, fences_of, ordered
 from . import _hnsw
 from ._changelog import DEL, LABEL, SEQ, Change, ChangeLog
 from ._errors import VectorIndexError
@@ -340,37 +340,83 @@ class VectorIndex:
         Raises VectorIndexError, with nothing written, if any row has the wrong dimension
         or is not finite.
         """
+        self.update(ids, vectors)
+
+    def update(
+        self,
+        ids: Sequence[str] = (),
+        vectors: ArrayLike | None = None,
+        *,
+        delete: Iterable[str] = (),
+        batch: Batch | None = None,
+        fence: Fence | Sequence[Fence] = (),
+    ) -> int:
+        """Remove the vectors of `delete`, then store `vectors` under `ids`, in one atomic
+        batch; returns how many of `delete` existed.
+
+        With `batch` (the caller's other writes: a consumer's cursor, say) and its
+        `fence`, all of them are applied together, fenced by the index's lock and the
+        caller's: a process killed before the apply leaves none of them, and one that
+        lost either lock writes nothing. The batch is applied even when there is nothing
+        to write here. Raises VectorIndexError, with nothing written, if any row has the
+        wrong dimension or is not finite.
+        """
         import numpy as np
 
         ids = list(ids)
         for id_ in ids:
             if not isinstance(id_, str):
                 raise VectorIndexError(f"ids must be str, not {type(id_).__name__}")
-        if not ids:
-            return
+        kept = set(ids)
+        gone = [id_ for id_ in dict.fromkeys(delete) if id_ not in kept]
+        caller = fences_of(fence)
+        if not ids and not gone:
+            if batch is not None:
+                batch.apply(caller)
+            return 0
         with self._mu:
-            meta, fence = self._locked_write()
+            meta, own = self._locked_write()
+            removed: list[tuple[str, int]] = []
+            labels: list[int] = []
+            seqs: list[int] = []
             try:
-                rows = self._as_rows(vectors, len(ids), meta)
-                last = {id_: i for i, id_ in enumerate(ids)}
-                if len(last) < len(ids):
-                    keep = sorted(last.values())
-                    ids, rows = [ids[i] for i in keep], rows[keep]
-                batch = self.kv.batch()
-                labels, seqs = self._write_rows(batch, meta, ids, rows)
-                meta.dims = int(rows.shape[1])
-                meta.model = meta.model or self.model
+                rows = None
+                if ids:
+                    if vectors is None:
+                        raise VectorIndexError(f"{len(ids)} ids given without vectors")
+                    rows = self._as_rows(vectors, len(ids), meta)
+                if rows is not None:
+                    last = {id_: i for i, id_ in enumerate(ids)}
+                    if len(last) < len(ids):
+                        keep = sorted(last.values())
+                        ids, rows = [ids[i] for i in keep], rows[keep]
+                batch = batch if batch is not None else self.kv.batch()
+                removed = self._delete_rows(batch, meta, gone)
+                if rows is not None:
+                    labels, seqs = self._write_rows(batch, meta, ids, rows)
+                    meta.dims = int(rows.shape[1])
+                    meta.model = meta.model or self.model
                 batch.set(self._meta_key(), meta.dump())
-                batch.apply(fence)
+                batch.apply((own, *caller))
             finally:
                 self.kv.unlock(self._lock_name)
-            units = unit(rows)
             if self._matrix is not None:
-                self._matrix.put(ids, labels, seqs, units)
+                for id_, _ in removed:
+                    self._matrix.remove(id_)
                 self._matrix.seq = meta.seq
+            if self._graph is not None and removed:
+                _hnsw.remove(
+                    self._graph, np.array([label for _, label in removed], dtype=np.uint64)
+                )
+            if rows is not None:
+                units = unit(rows)
+                if self._matrix is not None:
+                    self._matrix.put(ids, labels, seqs, units)
+                if self._graph is not None:
+                    _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), units)
             if self._graph is not None:
-                _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), units)
                 self._graph_seq = meta.seq
+            return len(removed)
 
     def _write_rows(
         self, batch: Batch, meta: _Meta, ids: list[str], rows: NDArray[np.float32]
@@ -400,42 +446,22 @@ class VectorIndex:
 
     def delete_many(self, ids: Iterable[str]) -> int:
         """Remove vectors in one atomic batch; returns how many existed."""
-        import numpy as np
+        return self.update(delete=ids)
 
-        wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return 0
-        with self._mu:
-            meta, fence = self._locked_write()
-            removed: list[tuple[str, int]] = []
-            try:
-                batch = self.kv.batch()
-                for id_ in wanted:
-                    old = self._lookup(id_, meta.dims)
-                    if old is None:
-                        continue
-                    label, seq = old
-                    batch.delete(self._vec_key(id_))
-                    batch.delete(self._seq_key(seq))
-                    meta.seq += 1
-                    meta.count -= 1
-                    batch.set(self._del_key(meta.seq), LABEL.pack(label) + id_.encode())
-                    removed.append((id_, label))
-                if removed:
-                    batch.set(self._meta_key(), meta.dump())
-                    batch.apply(fence)
-            finally:
-                self.kv.unlock(self._lock_name)
-            if self._matrix is not None:
-                for id_, _ in removed:
-                    self._matrix.remove(id_)
-                self._matrix.seq = meta.seq
-            if self._graph is not None:
-                _hnsw.remove(
-                    self._graph, np.array([label for _, label in removed], dtype=np.uint64)
-                )
-                self._graph_seq = meta.seq
-            return len(removed)
+    def _delete_rows(self, batch: Batch, meta: _Meta, ids: list[str]) -> list[tuple[str, int]]:
+        removed: list[tuple[str, int]] = []
+        for id_ in ids:
+            old = self._lookup(id_, meta.dims)
+            if old is None:
+                continue
+            label, seq = old
+            batch.delete(self._vec_key(id_))
+            batch.delete(self._seq_key(seq))
+            meta.seq += 1
+            meta.count -= 1
+            batch.set(self._del_key(meta.seq), LABEL.pack(label) + id_.encode())
+            removed.append((id_, label))
+        return removed
 
     def clear(self) -> None:
         """Remove every vector, the snapshot and the recorded dims and model."""

@@ -21,7 +21,7 @@ from ._errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ._kv import KV, Batch, Fence
+from ._kv import KV, Batch, Fence, Fences, fences_of
 from ._memory import MemoryKV
 from ._sqlite import SQLiteKV
 
@@ -98,6 +98,7 @@ __all__ = [
     "Batch",
     "CorruptStoreError",
     "Fence",
+    "Fences",
     "KeyTypeError",
     "LockError",
     "LockLostError",
@@ -109,6 +110,7 @@ __all__ = [
     "StoreLocation",
     "StoreUnavailableError",
     "default_config_dir",
+    "fences_of",
     "open_store",
     "store_location",
 ]

@@ -5,13 +5,15 @@ order is tuple order). Scans are inclusive at both ends, ordered and lazy: they 
 in pages, so a scan of a million keys holds a page in memory, not a million keys.
 Locks are named mutexes that work across processes; acquiring one returns a fencing
 token, and a batch applied with `fence=(name, token)` fails with LockLostError if that
-lock has since been taken over, so a writer that lost its lock cannot write.
+lock has since been taken over, so a writer that lost its lock cannot write. A batch may
+carry several fences (a consumer's cursor and the index it writes, say): it applies only
+if every one of those locks is still held.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, TypeAlias
 
 from ._errors import KeyTypeError, StoreClosedError
@@ -22,6 +24,18 @@ Op: TypeAlias = (
     | tuple[Literal["delete"], bytes]
     | tuple[Literal["delete_range"], bytes, bytes]
 )
+
+Fences: TypeAlias = tuple[Fence, ...]
+
+
+def fences_of(fence: Fence | Sequence[Fence] | None) -> Fences:
+    """One fence, several, or none, as a tuple of fences."""
+    if fence is None:
+        return ()
+    if len(fence) == 2 and isinstance(fence[0], str):
+        return (fence,)  # type: ignore[return-value]  # a single (name, token)
+    return tuple(fence)  # type: ignore[arg-type]
+
 
 SCAN_PAGE = 4096
 FIRST_PAGE = 32
@@ -80,14 +94,15 @@ class Batch:
         self._ops.append(("delete_range", s, e))
         self._size += len(s) + len(e) + 16
 
-    def apply(self, fence: Fence | None = None) -> None:
-        """Apply every op in order, atomically; the batch is then empty again."""
+    def apply(self, fence: Fence | Sequence[Fence] | None = None) -> None:
+        """Apply every op in order, atomically, if every lock of `fence` (one
+        `(name, token)` or several) is still held; the batch is then empty again."""
         if not self._ops:
             return
         ops, self._ops, self._size = self._ops, [], 0
-        self._kv._apply(ops, fence)
+        self._kv._apply(ops, fences_of(fence))
 
-    def maybe_apply(self, fence: Fence | None = None) -> bool:
+    def maybe_apply(self, fence: Fence | Sequence[Fence] | None = None) -> bool:
         """Apply when the batch has grown past MAX_BATCH_BYTES; True if it did."""
         if self._size < MAX_BATCH_BYTES:
             return False
@@ -120,8 +135,8 @@ class KV(abc.ABC):
         """Up to `limit` pairs with start <= key <= end (and key > after), in order."""
 
     @abc.abstractmethod
-    def _apply(self, ops: list[Op], fence: Fence | None) -> None:
-        """Apply ops atomically, checking the fence first."""
+    def _apply(self, ops: list[Op], fences: Fences) -> None:
+        """Apply ops atomically, checking every fence first."""
 
     @abc.abstractmethod
     def lock(self, name: str, timeout: float | None = None) -> int:
@@ -142,14 +157,14 @@ class KV(abc.ABC):
             raise StoreClosedError("the store is closed")
 
     def set(self, key: bytes, value: bytes) -> None:
-        self._apply([("set", check_bytes(key), check_bytes(value, "value"))], None)
+        self._apply([("set", check_bytes(key), check_bytes(value, "value"))], ())
 
     def delete(self, key: bytes) -> None:
-        self._apply([("delete", check_bytes(key))], None)
+        self._apply([("delete", check_bytes(key))], ())
 
     def delete_range(self, start: bytes, end: bytes) -> None:
         """Delete every key with start <= key <= end."""
-        self._apply([("delete_range", check_bytes(start), check_bytes(end))], None)
+        self._apply([("delete_range", check_bytes(start), check_bytes(end))], ())
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Pairs with start <= key <= end, in key order, read lazily in pages.

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from ._errors import LockError, LockLostError, LockTimeoutError
-from ._kv import KV, Fence, Op
+from ._kv import KV, Fences, Op
 
 
 @dataclass
@@ -49,12 +49,15 @@ class MemoryKV(KV):
                 i += 1
             return out
 
-    def _apply(self, ops: list[Op], fence: Fence | None) -> None:
+    def _apply(self, ops: list[Op], fences: Fences) -> None:
         self._check_open()
         st = self._state
         with st.locks:
-            if fence is not None and st.holders.get(fence[0]) != fence[1]:
-                raise LockLostError(f"lock {fence[0]!r} is no longer held with token {fence[1]}")
+            for fence in fences:
+                if st.holders.get(fence[0]) != fence[1]:
+                    raise LockLostError(
+                        f"lock {fence[0]!r} is no longer held with token {fence[1]}"
+                    )
         with st.mu:
             for op in ops:
                 if op[0] == "set":

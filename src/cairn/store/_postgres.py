@@ -29,7 +29,7 @@ from ._errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ._kv import KV, Fence, Op
+from ._kv import KV, Fence, Fences, Op
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS cairn_kv (k bytea PRIMARY KEY, v bytea NOT NULL)",
@@ -240,9 +240,9 @@ class PostgresKV(KV):
 
     # -- writes ------------------------------------------------------------------------
 
-    def _apply(self, ops: list[Op], fence: Fence | None) -> None:
+    def _apply(self, ops: list[Op], fences: Fences) -> None:
         def work(conn: Conn, progress: _Progress) -> None:
-            if len(ops) == 1 and fence is None:
+            if len(ops) == 1 and not fences:
                 # One statement on an autocommit connection is atomic by itself: skip
                 # the BEGIN/COMMIT round trips (halves the cost of a single `set`).
                 progress.started = progress.committing = True
@@ -250,7 +250,7 @@ class PostgresKV(KV):
                 return
             with conn.transaction():
                 progress.started = True
-                if fence is not None:
+                for fence in fences:
                     self._check_fence(conn, fence)
                 self._write(conn, ops)
                 progress.committing = True  # leaving the block sends COMMIT

@@ -28,7 +28,7 @@ from ._errors import (
     LockTimeoutError,
     StoreError,
 )
-from ._kv import KV, Fence, Op
+from ._kv import KV, Fences, Op
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
@@ -143,13 +143,13 @@ class SQLiteKV(KV):
 
     # -- writes ------------------------------------------------------------------------
 
-    def _apply(self, ops: list[Op], fence: Fence | None) -> None:
+    def _apply(self, ops: list[Op], fences: Fences) -> None:
         self._check_open()
         with self._mu:
             cur = self._db.cursor()
             try:
                 cur.execute("BEGIN IMMEDIATE")
-                if fence is not None:
+                for fence in fences:
                     row = cur.execute(
                         "SELECT token FROM locks WHERE name = ?", (fence[0],)
                     ).fetchone()

@@ -237,11 +237,18 @@ class Consumer:
     def commit(self, batch: Batch, seq: int) -> None:
         """Apply `batch` (the results) and move the cursor to `seq`, atomically and
         fenced by the lock (held: see `locked`). The cursor never moves back."""
+        batch.apply(fence=self.stage(batch, seq))
+
+    def stage(self, batch: Batch, seq: int) -> Fence:
+        """Put the cursor's move to `seq` into `batch` without applying it; returns the
+        consumer's fence, which the batch must be applied with — for results whose writer
+        applies the batch under a lock of its own (`VectorIndex.update(batch=, fence=)`),
+        so results and cursor still land together."""
         if self._fence is None:
             raise LockError(f"consumer {self.name!r} commits only under locked()")
         if seq > self.cursor():
             batch.set(self._cursor_key, _u64(seq))
-        batch.apply(fence=self._fence)
+        return self._fence
 
     def restart(self, batch: Batch | None = None) -> None:
         """Forget the cursor (with `batch`'s writes, atomically, when given): the next
