@@ -32,7 +32,7 @@ from ..learnlog import LearningLogError, LogConsumer, Offset
 from ..store import KV, ordered
 from ._edits import edit_distance, normalize
 from ._errors import AnalyzeError
-from ._logscan import Event, LogScan, decode_head, seconds_between
+from ._logscan import Event, LogReader, decode_head, seconds_between
 from ._traces import (
     TRACE,
     Record,
@@ -272,7 +272,7 @@ class Analyzer:
                 damaged = 0
             state = _Pass(self.kv, consumer)
             state.counts.damaged += damaged
-            scan = LogScan(
+            scan = LogReader(
                 self.log_dir,
                 offset,
                 _WANTED,
@@ -282,25 +282,25 @@ class Analyzer:
             self._apply(state, scan)
             state.commit(scan.offset)
         counts = state.counts
-        counts.events, counts.skipped = scan.lines, scan.skipped
+        counts.events, counts.skipped = scan.counts.events, scan.counts.skipped
         counts.offset = None if scan.offset is None else str(scan.offset)
         return counts
 
-    def _apply(self, state: _Pass, scan: LogScan) -> None:
+    def _apply(self, state: _Pass, scan: LogReader) -> None:
         handlers = {
             "suggestion.generated": state.generated,
             "suggestion.accepted": state.accepted,
             "cell.executed": state.executed,
         }
         next_commit = self.commit_every
-        for event in scan:
+        for event in scan.events():
             try:
                 handlers[event["type"]](event)
             except (AttributeError, TypeError, ValueError):
                 state.counts.malformed += 1
-            if scan.lines >= next_commit:
+            if scan.counts.events >= next_commit:
                 state.commit(scan.offset)
-                next_commit = scan.lines + self.commit_every
+                next_commit = scan.counts.events + self.commit_every
 
     def reset(self) -> None:
         """Forget every trace, the totals and the offset: the next pass starts over."""

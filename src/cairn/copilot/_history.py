@@ -29,7 +29,7 @@ import orjson
 
 from ..learnlog import LearningLogError, LogConsumer, Offset
 from ..store import KV, LockTimeoutError, ordered
-from ._logscan import Event, LogScan, decode_line
+from ._logscan import Event, LogReader, decode_line
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +118,12 @@ class OutputHistory:
         except LearningLogError as exc:
             log.warning("%s: reading the output history from the log's start again", exc)
             offset = None
-        scan = LogScan(self.log_dir, offset, ("cell.executed",), readers={"cell.executed": _read})
+        scan = LogReader(self.log_dir, offset, ("cell.executed",), readers={"cell.executed": _read})
         start = offset
         pending: dict[bytes, bytes | None] = {}  # key → value (None: delete), in order
         latest_by_name: dict[bytes, str] = {}  # name key → id of its latest run, this pass
         next_commit = self.commit_every
-        for event in scan:
+        for event in scan.events():
             try:
                 record = _record(event)
             except ValueError:
@@ -132,12 +132,12 @@ class OutputHistory:
             if record is not None:
                 self._apply(record, pending, latest_by_name)
                 counts.recorded += 1
-            if scan.lines >= next_commit:
+            if scan.counts.events >= next_commit:
                 self._commit(consumer, pending, scan.offset)
-                next_commit = scan.lines + self.commit_every
+                next_commit = scan.counts.events + self.commit_every
         if pending or scan.offset != start:  # nothing new: nothing to write
             self._commit(consumer, pending, scan.offset)
-        counts.events, counts.skipped = scan.lines, scan.skipped
+        counts.events, counts.skipped = scan.counts.events, scan.counts.skipped
         counts.offset = None if scan.offset is None else str(scan.offset)
         return counts
 

@@ -51,7 +51,7 @@ from ..store import KV, ordered
 from ._analyze import AnalyzeCounts, Analyzer
 from ._edits import normalize
 from ._errors import AnalyzeError
-from ._logscan import Event, LogScan, decode_head, seconds_between
+from ._logscan import Event, LogReader, decode_head, seconds_between
 from ._situation import example_at
 from ._types import ContextCell, Example
 
@@ -473,7 +473,7 @@ class Learner:
         consumer = LogConsumer(self.kv, LOCK)
         with consumer.locked():
             state = _Pass(self.kv, consumer)
-            scan = LogScan(
+            scan = LogReader(
                 self.log_dir,
                 self._start(state),
                 _TYPES,
@@ -482,19 +482,23 @@ class Learner:
             )
             handlers = {"cell.executed": state.executed, "session.ended": state.ended}
             next_commit = self.commit_every
-            for event in scan:
+            for event in scan.events():
                 try:
                     handlers[event["type"]](event)
                 except (AttributeError, TypeError, ValueError):
                     state.counts.malformed += 1
                     log.debug("skipping a malformed %s event", event.get("type"))
-                if scan.lines >= next_commit or len(state.examples) >= EXAMPLES_PER_COMMIT:
+                if scan.counts.events >= next_commit or len(state.examples) >= EXAMPLES_PER_COMMIT:
                     state.commit(self.examples, scan.offset)
-                    next_commit = scan.lines + self.commit_every
+                    next_commit = scan.counts.events + self.commit_every
             state.expire(self.clock())
             state.commit(self.examples, scan.offset)
         counts = state.counts
-        counts.events, counts.skipped, counts.offset = scan.lines, scan.skipped, _str(scan)
+        counts.events, counts.skipped, counts.offset = (
+            scan.counts.events,
+            scan.counts.skipped,
+            _str(scan),
+        )
         counts.pending = sum(1 for s in state.streams.values() if s.pending is not None)
         return counts
 
@@ -514,7 +518,7 @@ class Learner:
             return None
 
 
-def _str(scan: LogScan) -> str | None:
+def _str(scan: LogReader) -> str | None:
     return None if scan.offset is None else str(scan.offset)
 
 

@@ -1,12 +1,12 @@
-"""The copilot's passes over the learning log read it with `learnlog.LogScan` (fast,
-decoding only the event types a pass wants), each as a `learnlog.LogConsumer` (its lock,
-its stored offset, fenced commits); this module keeps what they share on top."""
+"""The copilot's passes over the learning log read it with `learnlog.LogReader` (given
+the event types a pass wants, it decodes only those), each as a `learnlog.LogConsumer`
+(its lock, its stored offset, fenced commits); this module keeps what they share."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ..learnlog import LogScan, decode_head, decode_line, top_level_string
+from ..learnlog import LogReader, decode_head, decode_line, top_level_string
 from ..learnlog import ScanEvent as Event
 
 
@@ -20,7 +20,7 @@ def seconds_between(start: str, end: str) -> float | None:
 
 __all__ = [
     "Event",
-    "LogScan",
+    "LogReader",
     "decode_head",
     "decode_line",
     "seconds_between",

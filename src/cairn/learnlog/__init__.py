@@ -48,20 +48,19 @@ from ._session import SessionEvents
 if TYPE_CHECKING:
     from ..privacy import Redactor, redact
     from ._consumer import LogConsumer
+    from ._lines import ScanEvent, decode_head, decode_line, top_level_string
     from ._reader import LogReader, Offset, ReadCounts, log_paths, read_events
     from ._runme import RunmeImport, import_runme, scan_runme
-    from ._scan import LogScan, ScanEvent, decode_head, decode_line, top_level_string
     from ._writer import SegmentWriter
 
 # Readers, the redactor and the Runme importer load on first use: `cairn run` only
 # emits, and every millisecond of its start-up counts.
 _LAZY = {
     "LogConsumer": "._consumer",
-    "LogScan": "._scan",
-    "ScanEvent": "._scan",
-    "decode_head": "._scan",
-    "decode_line": "._scan",
-    "top_level_string": "._scan",
+    "ScanEvent": "._lines",
+    "decode_head": "._lines",
+    "decode_line": "._lines",
+    "top_level_string": "._lines",
     "LogReader": "._reader",
     "Offset": "._reader",
     "ReadCounts": "._reader",
@@ -97,7 +96,6 @@ __all__ = [
     "LearningLogError",
     "LogConsumer",
     "LogReader",
-    "LogScan",
     "LogStats",
     "Offset",
     "ReadCounts",
