@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def _settings() -> DebugSettings:
     from ..llm.recorder import load_settings
 
-    return load_settings(settings().resolved_config_dir())
+    return load_settings(settings().config_files())
 
 
 def _store() -> RecordStore:

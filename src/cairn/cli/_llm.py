@@ -28,13 +28,9 @@ debug_option = click.option(
 def open_for_use(spec: str | None, kind: str, debug: bool | None) -> Model:
     """The model `spec` names, opened the one way every front end opens one: recorded
     unless recording is switched off (`--no-debug`, CAIRN_RECORD=0, cairn.toml)."""
-    from ..llm import load_config
     from ..llm.recorder import open_recorded
 
-    config_dir = settings().resolved_config_dir()
-    return open_recorded(
-        spec, load_config(config_dir), kind=kind, config_dir=config_dir, enabled=debug
-    )
+    return open_recorded(spec, _config(), kind=kind, enabled=debug)
 
 
 def flush_recording(model: Model, *, announce: bool = False) -> None:
@@ -53,7 +49,7 @@ def flush_recording(model: Model, *, announce: bool = False) -> None:
 def _config() -> LLMConfig:
     from ..llm import load_config
 
-    return load_config(settings().resolved_config_dir())
+    return load_config(settings().config_files())
 
 
 @app.command("prompt")

@@ -13,12 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import click
 
+from ..config import ConfigFiles
 from ..privacy import default_redactor, tighten
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +31,7 @@ class Settings:
     log_level: str = "warning"
     log_format: str = "text"
     learning_logs: bool = True
+    _files: ConfigFiles | None = field(default=None, repr=False)
 
     def resolved_config_dir(self) -> Path:
         """The config dir; if it exists, it is made the owner's alone (an older Cairn or a
@@ -39,6 +41,16 @@ class Settings:
             tighten(path)
             tighten(path / "cairn.toml")
         return path
+
+    def config_files(self) -> ConfigFiles:
+        """The configuration files (`cairn.toml`, the project's `.cairn.toml`), read once
+        per command and passed down to every layer that is configured by them."""
+        config_dir = self.resolved_config_dir()
+        if self._files is None or self._files.dir != config_dir:
+            from ..config import load
+
+            self._files = load(config_dir)
+        return self._files
 
     def child_env(self) -> dict[str, str] | None:
         """The environment of the commands Cairn runs (cells): ours, with the config dir

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import FILE, ConfigFileError, read_table
+from ..config import ConfigFileError, ConfigFiles
 from ._errors import LLMError
 from ._model import Model
 
@@ -53,17 +53,21 @@ class LLMConfig:
     default: str | None = None
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+    # The files it came from: the recorder reads its `[debug]` table from the same
+    # object (None: no config dir, nothing configured, nowhere to record into).
+    files: ConfigFiles | None = None
 
 
-def load_config(config_dir: Path) -> LLMConfig:
-    """Read the `[llm]` tables of `<config_dir>/cairn.toml` (missing file: defaults)."""
-    path = Path(config_dir) / FILE
+def load_config(files: ConfigFiles) -> LLMConfig:
+    """The `[llm]` tables of the configuration files read by `cairn.config.load`
+    (missing file: defaults)."""
+    path = files.path
     try:
-        llm = read_table(path, "llm")
+        llm = files.table("llm")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
     if llm is None:
-        return LLMConfig(path=path)
+        return LLMConfig(path=path, files=files)
     providers = {k: v for k, v in llm.items() if isinstance(v, dict)}
     unknown = sorted(set(providers) - set(PROVIDERS))
     if unknown:
@@ -71,7 +75,9 @@ def load_config(config_dir: Path) -> LLMConfig:
             f"{path}: unknown provider table [llm.{unknown[0]}]; use {', '.join(PROVIDERS)}"
         )
     default = llm.get("default")
-    return LLMConfig(default=str(default) if default else None, providers=providers, path=path)
+    return LLMConfig(
+        default=str(default) if default else None, providers=providers, path=path, files=files
+    )
 
 
 def split_spec(spec: str) -> tuple[str, str]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import learnlog
+from ..config import ConfigFiles
+from ..config import load as load_config_files
 from ._config import ServerConfig
 from ._learning import Learning
 from ._prefill import Prefill
@@ -56,6 +58,15 @@ class ServerState:
     learning: Learning | None = None  # examples for suggestions; learned in the background
     prefill: Prefill | None = None  # the next suggestion's prompt, evaluated after each run
     places: dict[Path, str] = field(default_factory=dict)  # directory → its name for clients
+    _files: ConfigFiles | None = None
+
+    def config_files(self) -> ConfigFiles | None:
+        """The configuration files, read once (on first use, so a malformed file is a
+        400 of the request that needs it, not a server that does not start); None when
+        the server has no config dir."""
+        if self._files is None and self.config.config_dir is not None:
+            self._files = load_config_files(self.config.config_dir, project_dir=self.root)
+        return self._files
 
     @classmethod
     def of(cls, config: ServerConfig) -> ServerState:

@@ -248,9 +248,9 @@ def _model(state: ServerState, requested: str | None) -> Model:
     from ..llm import LLMConfig, LLMError, default_spec, load_config
     from ..llm.recorder import open_recorded
 
-    config_dir = state.config.config_dir
+    files = state.config_files()
     try:
-        config = load_config(config_dir) if config_dir is not None else LLMConfig()
+        config = load_config(files) if files is not None else LLMConfig()
         default = state.config.model or default_spec(config, os.environ)
         spec = default
         if requested is not None:
@@ -264,7 +264,7 @@ def _model(state: ServerState, requested: str | None) -> Model:
                 )
             spec = offered[requested]
         # Recorded unless switched off ([debug] in the server's cairn.toml, CAIRN_RECORD).
-        return open_recorded(spec, config, kind="suggestion", config_dir=config_dir)
+        return open_recorded(spec, config, kind="suggestion")
     except LLMError as exc:
         raise ApiError(400, str(exc)) from None
 

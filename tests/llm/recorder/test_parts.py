@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cairn.config import load
+from cairn.errors import CairnError
 from cairn.learnlog import Redactor
 from cairn.llm._config import ConfigError
 from cairn.llm.recorder import PriceTable, Scrubber, load_settings, supersedes
@@ -113,22 +115,22 @@ def test_the_most_specific_switch_wins(tmp_path: Path) -> None:
     config, project = tmp_path / "cfg", tmp_path / "proj" / "sub"
     config.mkdir()
     project.mkdir(parents=True)
-    s = load_settings(config, project_dir=project, env={})
+    s = load_settings(load(config, project_dir=project), env={})
     assert s.record and s.decided_by == "default"  # on unless switched off
     assert (s.max_age_days, s.max_size_mb) == (30, 256)  # the default retention limits
     (config / "cairn.toml").write_text("[debug]\nrecord = false\n")
-    s = load_settings(config, project_dir=project, env={})
+    s = load_settings(load(config, project_dir=project), env={})
     assert not s.record and s.decided_by.startswith("global")
     (config / "cairn.toml").write_text("[debug]\nrecord = true\nmax_age_days = 7\n")
-    s = load_settings(config, project_dir=project, env={})
+    s = load_settings(load(config, project_dir=project), env={})
     assert s.record and s.decided_by.startswith("global") and s.max_age_days == 7
     assert s.store == str(config / "debug.db")
     (tmp_path / "proj" / ".cairn.toml").write_text("[debug]\nrecord = false\n")
-    s = load_settings(config, project_dir=project, env={})
+    s = load_settings(load(config, project_dir=project), env={})
     assert not s.record and s.decided_by.startswith("project")
-    s = load_settings(config, project_dir=project, env={"CAIRN_RECORD": "1"})
+    s = load_settings(load(config, project_dir=project), env={"CAIRN_RECORD": "1"})
     assert s.record and s.decided_by == "CAIRN_RECORD"
-    s = load_settings(config, flag=False, project_dir=project, env={"CAIRN_RECORD": "1"})
+    s = load_settings(load(config, project_dir=project), flag=False, env={"CAIRN_RECORD": "1"})
     assert not s.record and s.decided_by == "--no-debug"
 
 
@@ -144,13 +146,13 @@ def test_the_most_specific_switch_wins(tmp_path: Path) -> None:
 )
 def test_bad_settings_are_config_errors(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "cairn.toml").write_text(text)
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_settings(tmp_path, project_dir=tmp_path, env={})
+    with pytest.raises(CairnError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(load(tmp_path, project_dir=tmp_path), env={})
 
 
 def test_a_bad_env_switch_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CAIRN_RECORD='maybe'"):
-        load_settings(tmp_path, project_dir=tmp_path, env={"CAIRN_RECORD": "maybe"})
+        load_settings(load(tmp_path, project_dir=tmp_path), env={"CAIRN_RECORD": "maybe"})
 
 
 def test_the_recorder_modules_import_each_other_without_a_cycle() -> None:

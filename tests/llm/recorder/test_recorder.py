@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cairn.config import load
 from cairn.llm import (
     AnthropicModel,
     CanClose,
@@ -77,10 +78,10 @@ def test_record_returns_the_model_itself_when_recording_is_off(
     monkeypatch.delenv("CAIRN_RECORD", raising=False)
     model = OpenAIModel("m", base_url="http://127.0.0.1:9/v1")
     (tmp_path / "cairn.toml").write_text("[debug]\nrecord = false\nstore = 'memory:'\n")
-    assert record(model, config_dir=tmp_path, project_dir=tmp_path) is model
+    assert record(model, files=load(tmp_path, project_dir=tmp_path)) is model
     assert record(model, enabled=False) is model
     (tmp_path / "cairn.toml").write_text("[debug]\nstore = 'memory:'\n")  # on by default
-    wrapped = record(model, config_dir=tmp_path, project_dir=tmp_path)
+    wrapped = record(model, files=load(tmp_path, project_dir=tmp_path))
     assert isinstance(wrapped, RecordingModel) and wrapped.inner is not model
     assert (wrapped.provider, wrapped.name) == ("openai", "m")
 

@@ -1,6 +1,7 @@
 """The debug recorder: every model call as a run → step → attempt, in a `cairn.store`.
 
-    model = open_recorded(spec, config, kind="prompt", config_dir=config_dir, enabled=debug_flag)
+    config = load_config(cairn.config.load(config_dir))   # the files, read once
+    model = open_recorded(spec, config, kind="prompt", enabled=debug_flag)
 
 `open_recorded()` is how every front end opens a model for use: `open_model` and then
 `record()`, which returns a recording wrapper unless `--no-debug`, `CAIRN_RECORD=0`, a
@@ -14,7 +15,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._active import ActiveRun, ActiveStep, current_run_id
@@ -29,6 +29,7 @@ from ._store import RecordStore, Write
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from ...config import ConfigFiles
     from .._config import LLMConfig
     from .._model import Model
     from ._otel import export_otel
@@ -99,23 +100,24 @@ def record(
     *,
     kind: str = "prompt",
     enabled: bool | None = None,
-    config_dir: Path | None = None,
-    project_dir: Path | None = None,
+    files: ConfigFiles | None = None,
     recorder: Recorder | None = None,
 ) -> Model:
     """`model` itself when recording is off; a recording wrapper when it is on.
 
     `enabled` is the call site's switch (`--debug`: True, `--no-debug`: False, None: ask
-    the environment and the config files). With `recorder`, always record into it.
+    the environment and the configuration `files`, by default those of the default
+    config dir). With `recorder`, always record into it.
     """
     if recorder is None:
         if enabled is False:
             return model
-        from ...store import default_config_dir
+        if files is None:
+            from ...config import load
+            from ...store import default_config_dir
 
-        settings = load_settings(
-            config_dir or default_config_dir(), flag=enabled, project_dir=project_dir
-        )
+            files = load(default_config_dir())
+        settings = load_settings(files, flag=enabled)
         if not settings.record:
             return model
         recorder = shared_recorder(settings)
@@ -127,19 +129,19 @@ def open_recorded(
     config: LLMConfig,
     *,
     kind: str,
-    config_dir: Path | None,
     enabled: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Model:
-    """A model opened for use: `open_model(spec, config)`, recorded as the settings say
-    (on unless switched off). Without a config dir there is nowhere configured to record
-    into, and the model is returned as it is."""
+    """A model opened for use: `open_model(spec, config)`, recorded as the settings of
+    the same configuration files say (on unless switched off). A config read from no
+    files (`LLMConfig()`) has nowhere configured to record into, and the model is
+    returned as it is."""
     from .._config import open_model
 
     model = open_model(spec, config, env)
-    if config_dir is None:
+    if config.files is None:
         return model
-    return record(model, kind=kind, enabled=enabled, config_dir=config_dir)
+    return record(model, kind=kind, enabled=enabled, files=config.files)
 
 
 __all__ = [

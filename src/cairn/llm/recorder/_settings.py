@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...config import ConfigFileError, read_table
+from ...config import ConfigFileError, ConfigFiles
 from .._config import ConfigError
 
-PROJECT_FILE = ".cairn.toml"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -41,11 +40,12 @@ class DebugSettings:
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _table(path: Path) -> dict[str, Any] | None:
+def _debug(files: ConfigFiles, project: bool) -> dict[str, Any]:
     try:
-        return read_table(path, "debug")
+        table = files.project_table("debug") if project else files.table("debug")
     except ConfigFileError as exc:
         raise ConfigError(str(exc)) from None
+    return table or {}
 
 
 def _flag(path: Path, table: dict[str, Any]) -> bool | None:
@@ -64,35 +64,24 @@ def _number(path: Path, table: dict[str, Any], key: str, default: float | None) 
     return float(value)
 
 
-def project_file(start: Path) -> Path | None:
-    """The nearest `.cairn.toml` in `start` or a directory above it."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        candidate = directory / PROJECT_FILE
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load_settings(
-    config_dir: Path,
+    files: ConfigFiles,
     *,
     flag: bool | None = None,
-    project_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> DebugSettings:
-    """The recorder's settings; ConfigError for unreadable or ill-typed files."""
+    """The recorder's settings from the configuration files as read once
+    (`cairn.config.load`); ConfigError for ill-typed values."""
     env = os.environ if env is None else env
-    global_path = Path(config_dir) / "cairn.toml"
-    table = _table(global_path) or {}
+    global_path = files.path
+    table = _debug(files, project=False)
     record, decided_by = True, "default"
     if (value := _flag(global_path, table)) is not None:
         record, decided_by = value, f"global ({global_path})"
-    project = project_file(project_dir or Path.cwd())
-    if project is not None and project.resolve() != global_path.resolve():
-        project_table = _table(project) or {}
-        if (value := _flag(project, project_table)) is not None:
-            record, decided_by = value, f"project ({project})"
+    if files.project_path is not None:
+        project_table = _debug(files, project=True)
+        if (value := _flag(files.project_path, project_table)) is not None:
+            record, decided_by = value, f"project ({files.project_path})"
     raw = env.get("CAIRN_RECORD")
     if raw is not None:
         if raw.strip().lower() in _TRUE:
@@ -103,7 +92,7 @@ def load_settings(
             raise ConfigError(f"CAIRN_RECORD={raw!r}: use 1 or 0")
     if flag is not None:
         record, decided_by = flag, "--debug" if flag else "--no-debug"
-    store = table.get("store") or str(Path(config_dir) / "debug.db")
+    store = table.get("store") or str(files.dir / "debug.db")
     if not isinstance(store, str):
         raise ConfigError(f"{global_path}: [debug] store must be a path or URL string")
     prices = table.get("prices", {})
