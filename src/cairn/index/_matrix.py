@@ -1,12 +1,16 @@
 """The exact search path's in-memory state: a matrix of unit vectors by row, with their
-ids, HNSW labels and sequence numbers, and the top-k by one matrix product."""
+ids, HNSW labels and sequence numbers, loaded from the index's records and kept in step
+with its change log, and the top-k by one matrix product."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ..store import ordered
 from ._blas import one_thread
+from ._changelog import Change
+from ._layout import F32, HEAD, unpack
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,6 +97,15 @@ class Matrix:
         row = self.row_of.get(id_)
         return None if row is None else (int(self.labels[row]), int(self.seqs[row]))
 
+    def catch_up(self, changes: Iterable[Change]) -> None:
+        """Apply the index's changes (in seq order) to the rows."""
+        for change in changes:
+            if change.vector is None:
+                self.remove(change.id)
+            else:
+                self.put([change.id], [change.label], [change.seq], unit(change.vector[None, :]))
+            self.seq = max(self.seq, change.seq)
+
     def top(
         self, query: NDArray[np.float32], k: int, rows: NDArray[np.int64] | None = None
     ) -> list[tuple[int, float]]:
@@ -125,3 +138,26 @@ def unit(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     out = np.zeros_like(matrix)
     np.divide(matrix, norms, out=out, where=norms > 0)
     return out
+
+
+def load_matrix(records: Iterable[tuple[bytes, bytes]], dims: int, seq: int, name: str) -> Matrix:
+    """A matrix of the index's vector records (`("vec", name, id)` → record), as of `seq`."""
+    import numpy as np
+
+    matrix = Matrix(dims, seq)
+    ids: list[str] = []
+    labels: list[int] = []
+    seqs: list[int] = []
+    payload = bytearray()
+    size = HEAD.size + 4 * dims
+    for key, raw in records:
+        if len(raw) != size:
+            unpack(raw, dims, name)  # raises with the details
+        label, at = HEAD.unpack_from(raw)
+        ids.append(ordered.decode(key, str, str, str)[2])
+        labels.append(label)
+        seqs.append(at)
+        payload += memoryview(raw)[HEAD.size :]
+    vectors = np.frombuffer(payload, dtype=F32).reshape(len(ids), dims)
+    matrix.put(ids, labels, seqs, unit(vectors.astype(np.float32)))
+    return matrix

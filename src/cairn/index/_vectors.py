@@ -18,8 +18,10 @@ Layout (keys encoded with `ordered`):
   ("vec.meta", name)         → JSON: dims, model, seq, count, next_label, floor
   ("vec.hnsw", name) and ("vec.hnsw.chunk", name, gen, i): the graph snapshot (_hnsw)
 
-The change log (entries and tombstones, read back in seq order) is `_changelog`; the
-exact path's matrix is `_matrix`; the HNSW graph and its snapshot are `_hnsw`.
+The records and metadata are `_layout`; the change log (entries and tombstones, read
+back in seq order) is `_changelog`; the exact path's matrix is `_matrix`; the HNSW graph
+as this process holds it is `_graph`, and its snapshot in the store `_hnsw`. This
+module keeps the index's face: locking, writes, search, save, stats.
 
 Why its own change log rather than a `store.timed` collection and `Consumer`: the
 index's readers are in-memory caches (the matrix, the graph, a snapshot's `seq`) that
@@ -33,28 +35,23 @@ vectors into timed collections would change the stored layout for no gain.
 
 from __future__ import annotations
 
-import json
-import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..store import KV, Batch, Fence, fences_of, ordered
 from . import _hnsw
 from ._changelog import DEL, LABEL, SEQ, Change, ChangeLog
 from ._errors import VectorIndexError
+from ._graph import GraphCache
 from ._hnsw import HNSWParams
-from ._matrix import Matrix, unit
+from ._layout import F32, HEAD, META, VEC, Meta, unpack
+from ._matrix import Matrix, load_matrix, unit
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike, NDArray
-
-_VEC = "vec"
-_META = "vec.meta"
-_HEAD = struct.Struct(">QQ")
-_F32 = "<f4"
 
 
 @dataclass(frozen=True)
@@ -76,28 +73,6 @@ class IndexStats:
     pending: int  # changes since the snapshot, applied when it is loaded
     memory_bytes: int  # this process: exact matrix plus HNSW graph, when loaded
     approximate: str | None  # this process's graph: "built", "loaded", or None
-
-
-@dataclass
-class _Meta:
-    dims: int | None = None
-    model: str | None = None
-    seq: int = 0
-    count: int = 0
-    next_label: int = 1
-    floor: int = 0  # tombstones with seq <= floor are gone: catching up from below reloads
-
-    def dump(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
-
-    @staticmethod
-    def load(raw: bytes | None, name: str) -> _Meta:
-        if raw is None:
-            return _Meta()
-        try:
-            return _Meta(**json.loads(raw))
-        except (ValueError, TypeError):
-            raise VectorIndexError(f"vector index {name!r}: metadata is damaged") from None
 
 
 class VectorIndex:
@@ -130,10 +105,8 @@ class VectorIndex:
         self._mu = threading.RLock()
         self._lock_name = f"vec:{name}"
         self._matrix: Matrix | None = None
-        self._graph: Any = None
-        self._graph_seq = 0
-        self._graph_source: str | None = None
-        self._vec_prefix = ordered.encode(_VEC, name)
+        self._graph = GraphCache(kv, name, self.params)
+        self._vec_prefix = ordered.encode(VEC, name)
         self._log = ChangeLog(kv, name)
 
     # -- keys and records --------------------------------------------------------------
@@ -150,10 +123,10 @@ class VectorIndex:
         return self._log.del_key(seq)
 
     def _meta_key(self) -> bytes:
-        return ordered.encode(_META, self.name)
+        return ordered.encode(META, self.name)
 
-    def _read_meta(self) -> _Meta:
-        meta = _Meta.load(self.kv.get(self._meta_key()), self.name)
+    def _read_meta(self) -> Meta:
+        meta = Meta.load(self.kv.get(self._meta_key()), self.name)
         if meta.dims is not None and self.dims is not None and meta.dims != self.dims:
             raise VectorIndexError(
                 f"vector index {self.name!r} holds {meta.dims}-dim vectors, not {self.dims}-dim"
@@ -166,19 +139,11 @@ class VectorIndex:
         return meta
 
     def _unpack(self, raw: bytes, dims: int) -> tuple[int, int, NDArray[np.float32]]:
-        import numpy as np
-
-        if len(raw) != _HEAD.size + 4 * dims:
-            raise VectorIndexError(
-                f"vector index {self.name!r}: a record has {len(raw)} bytes, expected"
-                f" {_HEAD.size + 4 * dims} for {dims} dims"
-            )
-        label, seq = _HEAD.unpack_from(raw)
-        return label, seq, np.frombuffer(raw, dtype=_F32, offset=_HEAD.size).astype(np.float32)
+        return unpack(raw, dims, self.name)
 
     # -- input checks ------------------------------------------------------------------
 
-    def _as_rows(self, vectors: ArrayLike, count: int, meta: _Meta) -> NDArray[np.float32]:
+    def _as_rows(self, vectors: ArrayLike, count: int, meta: Meta) -> NDArray[np.float32]:
         import numpy as np
 
         try:
@@ -196,7 +161,7 @@ class VectorIndex:
             raise VectorIndexError("vectors must be finite (no NaN or infinity)")
         return matrix
 
-    def _check_dims(self, got: int, meta: _Meta) -> None:
+    def _check_dims(self, got: int, meta: Meta) -> None:
         want = meta.dims or self.dims
         if want is not None and got != want:
             raise VectorIndexError(
@@ -217,101 +182,46 @@ class VectorIndex:
 
         return self._log.changes(after, read)
 
-    def _load_matrix(self, meta: _Meta) -> Matrix:
-        import numpy as np
-
+    def _load_matrix(self, meta: Meta) -> Matrix:
         dims = meta.dims or 0
-        matrix = Matrix(dims, meta.seq)
-        ids: list[str] = []
-        labels: list[int] = []
-        seqs: list[int] = []
-        payload = bytearray()
-        start = ordered.encode(_VEC, self.name)
-        end = ordered.encode(_VEC, self.name, ordered.Inf)
-        size = _HEAD.size + 4 * dims
-        for key, raw in self.kv.scan(start, end):
-            if len(raw) != size:
-                self._unpack(raw, dims)  # raises with the details
-            label, seq = _HEAD.unpack_from(raw)
-            ids.append(ordered.decode(key, str, str, str)[2])
-            labels.append(label)
-            seqs.append(seq)
-            payload += memoryview(raw)[_HEAD.size :]
-        vectors = np.frombuffer(payload, dtype=_F32).reshape(len(ids), dims)
-        matrix.put(ids, labels, seqs, unit(vectors.astype(np.float32)))
-        del payload, vectors
+        records = self.kv.scan(
+            ordered.encode(VEC, self.name), ordered.encode(VEC, self.name, ordered.Inf)
+        )
+        matrix = load_matrix(records, dims, meta.seq, self.name)
         # The scan is not a snapshot: replay what changed since it began (idempotent).
-        self._apply_to_matrix(matrix, self._changes(meta.seq, dims))
+        matrix.catch_up(self._changes(meta.seq, dims))
         return matrix
 
-    def _apply_to_matrix(self, matrix: Matrix, changes: Iterable[Change]) -> None:
-        for change in changes:
-            if change.vector is None:
-                matrix.remove(change.id)
-            else:
-                matrix.put([change.id], [change.label], [change.seq], unit(change.vector[None, :]))
-            matrix.seq = max(matrix.seq, change.seq)
-
-    def _apply_to_graph(self, changes: Iterable[Change]) -> int:
-        import numpy as np
-
-        applied = 0
-        for change in changes:
-            labels = np.array([change.label], dtype=np.uint64)
-            if change.vector is None:
-                _hnsw.remove(self._graph, labels)
-            else:
-                _hnsw.upsert(self._graph, labels, unit(change.vector[None, :]))
-            applied += 1
-        return applied
-
-    def _sync(self, meta: _Meta, *, need_matrix: bool) -> Matrix | None:
+    def _sync(self, meta: Meta, *, need_matrix: bool) -> Matrix | None:
         """Bring the in-memory state up to `meta.seq` (loading the matrix if asked)."""
         dims = meta.dims
         if dims is None:
-            self._matrix, self._graph = None, None
+            self._matrix = None
+            self._graph.drop()
             return None
         m = self._matrix
         if m is not None and (m.dims != dims or m.seq < meta.floor or m.seq > meta.seq):
             m = self._matrix = None  # cleared, or too far behind to catch up: reload
-            self._graph = None
+            self._graph.drop()
         if m is None:
             if not need_matrix:
                 return None
             m = self._matrix = self._load_matrix(meta)
         elif m.seq < meta.seq:
-            self._apply_to_matrix(m, self._changes(m.seq, dims))
+            m.catch_up(self._changes(m.seq, dims))
             m.seq = max(m.seq, meta.seq)
-        if self._graph is not None and self._graph_seq < meta.seq:
-            self._apply_to_graph(self._changes(self._graph_seq, dims))
-            self._graph_seq = meta.seq
+        self._graph.catch_up(meta.seq, lambda after: self._changes(after, dims))
         return m
 
-    def _ensure_graph(self, meta: _Meta, matrix: Matrix) -> Any:
-        if self._graph is not None:
-            return self._graph
+    def _ensure_graph(self, meta: Meta, matrix: Matrix) -> Any:
         dims = matrix.dims
-        info = _hnsw.read_snapshot_info(self.kv, self.name)
-        if info is not None and info.dims == dims and meta.floor <= info.seq <= meta.seq:
-            try:
-                self._graph = _hnsw.load(self.kv, self.name, info, self.params)
-            except VectorIndexError:
-                self._graph = None  # damaged or incomplete: rebuilt below
-            else:
-                self._graph_seq = info.seq
-                applied = self._apply_to_graph(self._changes(info.seq, dims))
-                self._graph_seq = meta.seq
-                self._graph_source = f"loaded (+{applied} changes)"
-                return self._graph
-        n = matrix.n
-        self._graph = _hnsw.build(dims, self.params, matrix.labels[:n], matrix.unit[:n])
-        self._graph_seq = matrix.seq
-        self._graph_source = "built"
-        return self._graph
+        return self._graph.ensure(
+            matrix, floor=meta.floor, seq=meta.seq, changes=lambda after: self._changes(after, dims)
+        )
 
     # -- writing -----------------------------------------------------------------------
 
-    def _locked_write(self) -> tuple[_Meta, Fence]:
+    def _locked_write(self) -> tuple[Meta, Fence]:
         token = self.kv.lock(self._lock_name)
         try:
             meta = self._read_meta()
@@ -404,26 +314,23 @@ class VectorIndex:
                 for id_, _ in removed:
                     self._matrix.remove(id_)
                 self._matrix.seq = meta.seq
-            if self._graph is not None and removed:
-                _hnsw.remove(
-                    self._graph, np.array([label for _, label in removed], dtype=np.uint64)
-                )
-            if rows is not None:
-                units = unit(rows)
-                if self._matrix is not None:
-                    self._matrix.put(ids, labels, seqs, units)
-                if self._graph is not None:
-                    _hnsw.upsert(self._graph, np.asarray(labels, dtype=np.uint64), units)
-            if self._graph is not None:
-                self._graph_seq = meta.seq
+            units = unit(rows) if rows is not None else None
+            if self._matrix is not None and units is not None:
+                self._matrix.put(ids, labels, seqs, units)
+            self._graph.written(
+                meta.seq,
+                [label for _, label in removed],
+                np.asarray(labels, dtype=np.uint64) if units is not None else None,
+                units,
+            )
             return len(removed)
 
     def _write_rows(
-        self, batch: Batch, meta: _Meta, ids: list[str], rows: NDArray[np.float32]
+        self, batch: Batch, meta: Meta, ids: list[str], rows: NDArray[np.float32]
     ) -> tuple[list[int], list[int]]:
         labels: list[int] = []
         seqs: list[int] = []
-        little = rows.astype(_F32, copy=False)
+        little = rows.astype(F32, copy=False)
         for id_, row in zip(ids, little, strict=True):
             old = self._lookup(id_, meta.dims)
             if old is None:
@@ -434,7 +341,7 @@ class VectorIndex:
                 label = old[0]
                 batch.delete(self._seq_key(old[1]))
             meta.seq += 1
-            batch.set(self._vec_key(id_), _HEAD.pack(label, meta.seq) + row.tobytes())
+            batch.set(self._vec_key(id_), HEAD.pack(label, meta.seq) + row.tobytes())
             batch.set(self._seq_key(meta.seq), LABEL.pack(label) + id_.encode())
             labels.append(label)
             seqs.append(meta.seq)
@@ -448,7 +355,7 @@ class VectorIndex:
         """Remove vectors in one atomic batch; returns how many existed."""
         return self.update(delete=ids)
 
-    def _delete_rows(self, batch: Batch, meta: _Meta, ids: list[str]) -> list[tuple[str, int]]:
+    def _delete_rows(self, batch: Batch, meta: Meta, ids: list[str]) -> list[tuple[str, int]]:
         removed: list[tuple[str, int]] = []
         for id_ in ids:
             old = self._lookup(id_, meta.dims)
@@ -469,7 +376,7 @@ class VectorIndex:
             token = self.kv.lock(self._lock_name)
             try:
                 batch = self.kv.batch()
-                for prefix in (_VEC, SEQ, DEL, "vec.hnsw.chunk"):
+                for prefix in (VEC, SEQ, DEL, "vec.hnsw.chunk"):
                     batch.delete_range(
                         ordered.encode(prefix, self.name),
                         ordered.encode(prefix, self.name, ordered.Inf),
@@ -479,7 +386,8 @@ class VectorIndex:
                 batch.apply((self._lock_name, token))
             finally:
                 self.kv.unlock(self._lock_name)
-            self._matrix, self._graph, self._graph_source = None, None, None
+            self._matrix = None
+            self._graph.drop()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -592,8 +500,7 @@ class VectorIndex:
             meta = self._read_meta()
             info = _hnsw.read_snapshot_info(self.kv, self.name)
             memory = self._matrix.nbytes if self._matrix is not None else 0
-            if self._graph is not None:
-                memory += int(self._graph.memory_usage)
+            memory += self._graph.memory_bytes
             return IndexStats(
                 name=self.name,
                 count=meta.count,
@@ -603,5 +510,5 @@ class VectorIndex:
                 snapshot_bytes=info.size if info else 0,
                 pending=meta.seq - (info.seq if info else 0),
                 memory_bytes=memory,
-                approximate=self._graph_source if self._graph is not None else None,
+                approximate=self._graph.source if self._graph.loaded else None,
             )
