@@ -13,8 +13,8 @@ from google.protobuf.json_format import ParseDict
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from cairn.llm.recorder import RecorderError
 from cairn.llm.recorder._otel import export_otel, span_id_for, trace_id_for
-from cairn.llm.recorder._recorder import RecorderError
 
 from . import sample_tree as st
 

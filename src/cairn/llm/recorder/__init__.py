@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 from ._active import ActiveRun, ActiveStep, current_run_id
 from ._data import KINDS, PRIORITY, STATUSES, Attempt, ErrorInfo, Run, Step, now_ns, supersedes
 from ._prices import DEFAULT_PRICES, Price, PriceTable
-from ._recorder import Recorder, RecorderError, Retention
+from ._recorder import Recorder
 from ._recording import RecordingModel
 from ._redact import Scrubber
 from ._settings import DebugSettings, load_settings
 from ._store import RecordStore, Write
+from ._writer import RecorderError, Retention
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

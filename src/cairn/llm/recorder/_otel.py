@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from ... import __version__
-from ._recorder import RecorderError
+from ._writer import RecorderError
 
 SCOPE = "cairn.llm.recorder"
 Attributes = dict[str, Any]

@@ -10,9 +10,10 @@ A call outside `recorder.run(...)` gets a run of its own (the wrapper's kind). S
 finish exactly once: the first finisher wins (a lock per step), and the store refuses to
 move a status backwards, so a sweep in another process cannot undo a completion.
 
-Writes go through one background thread that batches them (group commit), redacts and
-caps every part first, and never lets a storage failure break a model call: the failure
-is kept and reported by `flush()`.
+This module owns the lifecycle (runs, steps, attempts and who finishes them); writes go
+through the background writer (`_writer`: group commit, retention), which serializes
+every record (`_serialize`: redaction and caps) off the model call's path and never lets
+a storage failure break a model call: the failure is kept and reported by `flush()`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import queue
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ...notebook import new_ulid
-from .._errors import LLMError
 from .._model import Model
 from .._types import (
     Request,
@@ -39,25 +36,12 @@ from ._data import Attempt, ErrorInfo, Owner, Run, Status, Step, now_ns, superse
 from ._prices import PriceTable
 from ._recording import RecordingModel
 from ._redact import Scrubber
-from ._store import RecordStore, Write
+from ._serialize import Serializer
+from ._store import RecordStore
 from ._transport import RecordingTransport
+from ._writer import BackgroundWriter, Retention
 
 log = logging.getLogger("cairn.llm.recorder")
-
-
-class RecorderError(LLMError):
-    """Recorded data could not be written or read."""
-
-
-@dataclass(frozen=True)
-class Retention:
-    max_age_days: float | None = 30.0
-    max_size_mb: float | None = 256.0
-    every_runs: int = 100  # prune after this many finished runs (and when opened)
-
-
-def _normal(value: Request | Response | dict[str, Any]) -> dict[str, Any]:
-    return value if isinstance(value, dict) else dataclasses.asdict(value)
 
 
 def _usage(usage: Usage) -> dict[str, int]:
@@ -89,15 +73,11 @@ class Recorder:
         self.scrubber = scrubber or Scrubber()
         self.prices = prices or PriceTable()
         self.retention = retention or Retention()
-        self._close_store = close_store
         self._owner = Owner.current()
-        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._error: BaseException | None = None
         self._finished_runs = 0
-        self._closed = False
-        self._thread = threading.Thread(target=self._writer, name="cairn-recorder", daemon=True)
-        self._thread.start()
-        self._queue.put(("housekeeping", None))
+        self._writer = BackgroundWriter(
+            store, Serializer(self.scrubber), self.retention, close_store=close_store
+        )
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -153,13 +133,13 @@ class Recorder:
         self._put_run(active)
         self._finished_runs += 1
         if self._finished_runs % max(1, self.retention.every_runs) == 0:
-            self._queue.put(("housekeeping", None))
+            self._writer.housekeeping()
 
     def _put_run(self, active: ActiveRun) -> None:
         with active.lock:
             run = active.run
             snapshot = dataclasses.replace(run, summary=dataclasses.replace(run.summary))
-        self._queue.put(("run", snapshot))
+        self._writer.put("run", snapshot)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -184,7 +164,7 @@ class Recorder:
             started_ns=now_ns(),
         )
         active = ActiveStep(self, run, step, request)
-        self._queue.put(("step", (dataclasses.replace(step), request, None)))
+        self._writer.put("step", (dataclasses.replace(step), request, None))
         return active
 
     def finish_step(
@@ -224,7 +204,7 @@ class Recorder:
             run.run.summary.add_step(dataclasses.asdict(snapshot))
             run.run.summary.attempts += snapshot.attempts
             last = run.implicit and run.open_steps == 0
-        self._queue.put(("step", (snapshot, active.request, active.response)))
+        self._writer.put("step", (snapshot, active.request, active.response))
         if last:
             self._close_run(run, "error" if status == "error" else status, error)
         else:
@@ -248,7 +228,7 @@ class Recorder:
         self, active: ActiveStep, attempt: Attempt, body: bytes, content_type: str
     ) -> None:
         attempt.ended_ns = now_ns()
-        self._queue.put(("attempt", (attempt, body, content_type)))
+        self._writer.put("attempt", (attempt, body, content_type))
 
     # -- wrapping --------------------------------------------------------------------------
 
@@ -269,109 +249,13 @@ class Recorder:
     def flush(self, timeout: float | None = 30.0) -> None:
         """Wait until everything recorded so far is in the store; RecorderError if writing
         failed since the last flush."""
-        if self._thread.is_alive():
-            done = threading.Event()
-            self._queue.put(("flush", done))
-            if not done.wait(timeout):
-                raise RecorderError(f"debug recorder: writes did not finish within {timeout}s")
-        error, self._error = self._error, None
-        if error is not None:
-            raise RecorderError(f"debug recorder: cannot write debug records: {error}") from None
+        self._writer.flush(timeout)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self.flush()
-        finally:
-            self._queue.put(("stop", None))
-            self._thread.join(timeout=30)
-            if self._close_store:
-                self.store.kv.close()
+        self._writer.close()
 
     def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def _writer(self) -> None:
-        while True:
-            items = [self._queue.get()]
-            with contextlib.suppress(queue.Empty):
-                while len(items) < 1000:
-                    items.append(self._queue.get_nowait())
-            write = Write()
-            waiters: list[threading.Event] = []
-            stop = housekeeping = False
-            for kind, payload in items:
-                if kind == "run":
-                    write.runs.append(self._run_record(payload))
-                elif kind == "step":
-                    write.steps.append(self._step_record(*payload))
-                elif kind == "attempt":
-                    write.attempts.append(self._attempt_record(*payload))
-                elif kind == "flush":
-                    waiters.append(payload)
-                elif kind == "housekeeping":
-                    housekeeping = True
-                elif kind == "stop":
-                    stop = True
-            try:
-                self.store.write(write)
-                if housekeeping:
-                    self._housekeeping()
-            except Exception as exc:  # kept for flush(): a model call never fails for it
-                log.warning("debug recorder: cannot write debug records: %s", exc)
-                self._error = exc
-            for waiter in waiters:
-                waiter.set()
-            if stop:
-                return
-
-    def _housekeeping(self) -> None:
-        self.store.sweep()
-        r = self.retention
-        self.store.prune(
-            max_age_s=None if r.max_age_days is None else r.max_age_days * 86400,
-            max_bytes=None if r.max_size_mb is None else int(r.max_size_mb * 1024 * 1024),
-        )
-
-    # -- records (in the writer thread: redaction and caps happen here) ------------------
-
-    def _error_record(self, error: ErrorInfo | None) -> dict[str, Any] | None:
-        if error is None:
-            return None
-        return dataclasses.asdict(error) | {"message": self.scrubber.data(error.message)}
-
-    def _run_record(self, run: Run) -> dict[str, Any]:
-        record = run.to_dict()
-        record["title"] = self.scrubber.data(run.title)
-        record["attrs"] = self.scrubber.data(run.attrs)
-        record["error"] = self._error_record(run.error)
-        return record
-
-    def _step_record(
-        self,
-        step: Step,
-        request: Request | dict[str, Any],
-        response: Response | dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        record = dataclasses.asdict(dataclasses.replace(step, error=None))
-        record["request"] = self.scrubber.data(_normal(request))
-        if response is not None:
-            record["response"] = self.scrubber.data(_normal(response))
-        record["error"] = self._error_record(step.error)
-        return record
-
-    def _attempt_record(self, attempt: Attempt, body: bytes, content_type: str) -> dict[str, Any]:
-        s = self.scrubber
-        record = dataclasses.asdict(dataclasses.replace(attempt, error=None))
-        record["url"] = s.url(attempt.url)
-        record["request_headers"] = s.headers(attempt.request_headers)
-        record["request_body"] = s.body(attempt.request_body, "application/json")
-        record["response_headers"] = s.headers(attempt.response_headers)
-        record["response_body"] = s.body(body, content_type)
-        record["error"] = self._error_record(attempt.error)
-        return record
