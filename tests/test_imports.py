@@ -23,6 +23,7 @@ SRC = ROOT / "src"
 # `cairn.errors` (the one exception base) and `cairn.config` sit below every layer.
 LAYERS = [
     "errors",
+    "lazy",
     "config",
     "privacy",
     "store",

@@ -14,9 +14,7 @@ Heavy names are imported on first use, so `cairn --help` costs nothing.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .. import lazy
 from ._errors import BotError, ConfigError, TrackerAuthError, TrackerError
 from ._tracker import (
     COMMENTS,
@@ -54,11 +52,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name, __name__), attr or name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.exports(__name__, _LAZY)

@@ -21,9 +21,9 @@ the model layer, which commands that only read the store do not need.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .. import lazy
 from ._errors import CopilotError
 from ._query import query_text
 from ._types import ContextCell, Example, OutputPart, Suggestion, SuggestResult
@@ -122,14 +122,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attribute = module.partition(":")
-    value = getattr(importlib.import_module(module, __name__), attribute or name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -11,8 +11,7 @@ Names are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ... import lazy
 
 # name → module, or module:attribute. One line per exported name, sorted; the module
 # must exist when the line is committed.
@@ -21,11 +20,4 @@ _LAZY: dict[str, str] = {}
 __all__ = [*_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name, __name__), attr or name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.exports(__name__, _LAZY)

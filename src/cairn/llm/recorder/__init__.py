@@ -17,6 +17,7 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
+from ... import lazy
 from ._active import ActiveRun, ActiveStep, current_run_id
 from ._data import KINDS, PRIORITY, STATUSES, Attempt, ErrorInfo, Run, Step, now_ns, supersedes
 from ._prices import DEFAULT_PRICES, Price, PriceTable
@@ -40,13 +41,7 @@ if TYPE_CHECKING:
 _LAZY = {"export_otel": "._otel", "render_run": "._show", "render_runs_table": "._show"}
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy.exports(__name__, _LAZY)
 
 
 _SHARED: dict[str, Recorder] = {}
