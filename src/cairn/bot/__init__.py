@@ -31,7 +31,13 @@ from ._tracker import (
 
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Delivery": "._webhook",
+    "WebhookError": "._webhook",
+    "accept_webhook": "._webhook:accept",
+    "webhook_secret": "._webhook",
+    "webhook_signature": "._webhook:signature",
+}
 
 __all__ = [
     "COMMENTS",
