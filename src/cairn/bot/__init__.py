@@ -32,6 +32,11 @@ from ._tracker import (
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
 _LAZY: dict[str, str] = {
+    "BotSettings": "._config",
+    "RelatedSettings": "._config",
+    "bot_settings": "._config",
+    "check_project": "._config",
+    "parse_duration": "._config",
     "Delivery": "._webhook",
     "WebhookError": "._webhook",
     "accept_webhook": "._webhook:accept",
