@@ -32,6 +32,7 @@ from ._tracker import (
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
 _LAZY: dict[str, str] = {
+    "BotRunner": "._runner",
     "BotSettings": "._config",
     "RelatedSettings": "._config",
     "bot_settings": "._config",
