@@ -129,6 +129,7 @@ def serve(
     max_executions: int = 8,
     learning_logs: bool = True,
     max_body_bytes: int = 64 << 20,
+    store: str | None = None,
 ) -> Iterator[int]:
     """Run a server on a free port in a thread; yields the port."""
     learnlog.configure(config_dir, enabled=learning_logs)
@@ -140,6 +141,7 @@ def serve(
         port=port,
         max_executions=max_executions,
         max_body_bytes=max_body_bytes,
+        store=store,
     )
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

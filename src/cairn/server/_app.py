@@ -17,6 +17,7 @@ from fastapi.security import HTTPBearer
 from .. import __version__
 from ..notebook import parse, serialize, to_json
 from ._bodies import ThreadedBodyRoute, collector_paused, json_response
+from ._bot import bot_routes
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
@@ -120,6 +121,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     _session_routes(router, state)
     suggest_routes(router, state)
     app.include_router(router)
+    bot_routes(app, state)
     app.add_api_websocket_route("/v1/execute", execute)
     _docs_routes(app, config)
     return app

@@ -5,7 +5,9 @@ A pure ASGI middleware, outermost in the stack: it looks at the scope's path, he
 query string only, and refuses with 401 (`connection: close` when a body may follow, so
 the server never drains it). WebSockets from foreign browser origins are refused with 403
 first (DNS-rebinding defence). `/health` is open; the token may come as `?token=` on the
-execute socket and the docs pages, which browsers open without headers.
+execute socket and the docs pages, which browsers open without headers. GitHub's webhook
+deliveries cannot carry the token: they are signed instead, and reach their route only
+with a signature header, which the route checks against the body (HMAC-SHA256).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ._token import bearer, token_matches
 
 PUBLIC = frozenset({"/health"})
 QUERY_TOKEN = frozenset({"/v1/execute", "/docs", "/openapi.json"})
+SIGNED = frozenset({"/v1/github/webhook"})  # authenticated by X-Hub-Signature-256
 
 
 class TokenGate:
@@ -35,6 +38,18 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if kind == "http" and scope["path"] in SIGNED:
+            if headers.get("x-hub-signature-256"):
+                await self.app(scope, receive, send)  # the route verifies the signature
+                return
+            extra = {"connection": "close"} if _may_have_body(headers) else {}
+            refusal = JSONResponse(
+                {"detail": "unsigned delivery: X-Hub-Signature-256 is missing"},
+                status_code=401,
+                headers=extra,
+            )
+            await refusal(scope, receive, send)
+            return
         if kind == "websocket":
             origin = headers.get("origin")
             if origin is not None and origin.lower() not in self.origins:

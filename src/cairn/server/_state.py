@@ -9,12 +9,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import learnlog
 from ..config import ConfigFiles
 from ..config import load as load_config_files
+from ..store import KV
 from ._config import ServerConfig
 from ._learning import Learning
+
+if TYPE_CHECKING:
+    from ..bot import BotRunner
 from ._prefill import Prefill
 from ._runbooks import relative_paths
 from ._sessions import ServerSession, Sessions
@@ -59,6 +64,21 @@ class ServerState:
     prefill: Prefill | None = None  # the next suggestion's prompt, evaluated after each run
     places: dict[Path, str] = field(default_factory=dict)  # directory → its name for clients
     _files: ConfigFiles | None = None
+    bot_runner: BotRunner | None = None  # the bot's pipeline, when the server runs it
+    _bot_kv: KV | None = None
+    _bot_kv_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bot_store(self) -> KV | None:
+        """The store the bot mirrors into (the server's store), opened on first use."""
+        url = self.config.store_url()
+        if url is None:
+            return None
+        with self._bot_kv_lock:
+            if self._bot_kv is None:
+                from ..store import open_store
+
+                self._bot_kv = open_store(url)
+            return self._bot_kv
 
     def config_files(self) -> ConfigFiles | None:
         """The configuration files, read once (on first use, so a malformed file is a
@@ -103,6 +123,12 @@ class ServerState:
             self.prefill.stop(max(0.0, deadline - time.monotonic()))
         if self.learning is not None:
             self.learning.stop(max(0.0, deadline - time.monotonic()))
+        if self.bot_runner is not None:
+            self.bot_runner.stop(max(0.0, deadline - time.monotonic()))
+        with self._bot_kv_lock:
+            if self._bot_kv is not None:
+                self._bot_kv.close()
+                self._bot_kv = None
 
 
 def _learning(config: ServerConfig) -> Learning | None:
