@@ -43,8 +43,9 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Two workers: each gets its own temporary dirs and PostgreSQL server (see tests/pgserver.py).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 fmt: setup
 	$(BIN)/ruff format src tests bench
