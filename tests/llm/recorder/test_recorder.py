@@ -440,3 +440,55 @@ def test_the_wrapper_has_exactly_the_inner_models_abilities_and_records_them(
         assert tree is not None
         modes += [(step["mode"], step["status"]) for step in tree["steps"]]
     assert sorted(modes) == [("prefill", "completed"), ("score", "completed")]
+
+
+def test_a_plain_http_client_is_recorded_step_by_step_without_its_token(
+    recorder: Recorder,
+) -> None:
+    """The bot's GitHub client records like a model: a step (mode http) per request,
+    its attempt with headers and body, the Authorization header redacted."""
+    import http.server
+    import json
+    import threading
+
+    import httpx2
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = 404 if self.path.endswith("/missing") else 200
+            body = b'{"number": 1}' if status == 200 else b'{"message": "Not Found"}'
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2
+    try:
+        transport = recorder.http_transport("github")
+        auth = {"Authorization": f"Bearer {token}"}
+        with (
+            httpx2.Client(transport=transport, headers=auth) as c,
+            recorder.run("bot_job", title="sync o/r"),
+        ):
+            assert c.get(f"{base}/repos/o/r/issues/1").json() == {"number": 1}
+            assert c.get(f"{base}/repos/o/r/missing").status_code == 404
+    finally:
+        server.shutdown()
+    tree = _only_run(recorder)
+    assert tree["run"]["kind"] == "bot_job"
+    ok, missing = tree["steps"]
+    assert (ok["mode"], ok["provider"], ok["status"]) == ("http", "github", "completed")
+    assert ok["request_model"] == "/repos/o/r/issues/1" and ok["response"] == {"status_code": 200}
+    (attempt,) = ok["attempt_records"]
+    assert attempt["status_code"] == 200 and '"number":1' in attempt["response_body"]
+    assert attempt["request_headers"]["authorization"] != f"Bearer {token}"
+    assert missing["status"] == "error" and missing["response"] == {"status_code": 404}
+    recorder.flush()
+    assert token not in json.dumps(list(recorder.store.runs())) + json.dumps(tree)

@@ -102,7 +102,7 @@ class Step:
 
     run_id: str
     seq: int
-    mode: Literal["generate", "stream", "embed", "prefill", "score"]
+    mode: Literal["generate", "stream", "embed", "prefill", "score", "http"]
     provider: str
     request_model: str
     started_ns: int

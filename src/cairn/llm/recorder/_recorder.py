@@ -38,7 +38,7 @@ from ._recording import RecordingModel
 from ._redact import Scrubber
 from ._serialize import Serializer
 from ._store import RecordStore
-from ._transport import RecordingTransport
+from ._transport import HTTPRecordingTransport, RecordingTransport
 from ._writer import BackgroundWriter, Retention
 
 log = logging.getLogger("cairn.llm.recorder")
@@ -146,6 +146,28 @@ class Recorder:
     def start_step(
         self, model: Model, mode: str, request: Request | dict[str, Any], kind: str
     ) -> ActiveStep:
+        return self._start_step(model.provider, model.name, mode, request, kind)
+
+    def start_http_step(
+        self, provider: str, name: str, request: dict[str, Any], kind: str
+    ) -> ActiveStep:
+        """A step for one HTTP request of a client that is not a model (mode `http`)."""
+        return self._start_step(provider, name, "http", request, kind)
+
+    def finish_http_step(
+        self, active: ActiveStep, status_code: int | None, error: ErrorInfo | None
+    ) -> None:
+        ok = status_code is not None and status_code < 400
+        self.finish_step(
+            active,
+            "completed" if ok else "error",
+            response={"status_code": status_code},
+            error=None if ok else error,
+        )
+
+    def _start_step(
+        self, provider: str, name: str, mode: str, request: Request | dict[str, Any], kind: str
+    ) -> ActiveStep:
         run = RUN.get()
         if run is None or run.recorder is not self:
             run = self._open_run(kind, _title(request), {}, implicit=True)
@@ -159,8 +181,8 @@ class Recorder:
             run_id=run.id,
             seq=seq,
             mode=mode,  # type: ignore[arg-type]
-            provider=model.provider,
-            request_model=model.name,
+            provider=provider,
+            request_model=name,
             started_ns=now_ns(),
         )
         active = ActiveStep(self, run, step, request)
@@ -234,6 +256,15 @@ class Recorder:
 
     def wrap(self, model: Model, *, kind: str = "prompt") -> RecordingModel:
         return RecordingModel(model, self, kind)
+
+    def http_transport(self, provider: str, *, kind: str = "bot_job") -> HTTPRecordingTransport:
+        """A recording transport for a synchronous `httpx2.Client` that is not a model's
+        (the bot's GitHub client): every request a step of `provider`, mode `http`."""
+        import httpx2
+
+        return HTTPRecordingTransport(
+            httpx2.HTTPTransport(), self, provider, kind, self.scrubber.part_cap * 4
+        )
 
     def transport(self) -> RecordingTransport:
         """A recording transport over a fresh connection pool (one per wrapped model)."""
