@@ -15,7 +15,7 @@ in the run current in the calling context or a run of its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
 import httpx2
@@ -28,48 +28,90 @@ def _error_type(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class _RecordingStream(httpx2.AsyncByteStream):
-    """Passes the body through, keeping up to `budget` bytes, and ends the attempt."""
+class _Tee:
+    """A response body on its way to the client: counted, its first `budget` bytes kept,
+    and the attempt ended once (`on_end` then runs: a plain client's step ends too)."""
 
     def __init__(
-        self, inner: Any, step: ActiveStep, attempt: Attempt, content_type: str, budget: int
+        self,
+        step: ActiveStep,
+        attempt: Attempt,
+        content_type: str,
+        budget: int,
+        on_end: Callable[[], None] | None = None,
     ) -> None:
+        self.step = step
+        self.attempt = attempt
+        self.content_type = content_type
+        self.budget = budget
+        self.on_end = on_end
+        self.kept: list[bytes] = []
+        self.done = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        self.attempt.body_bytes += len(chunk)
+        if self.budget > 0:
+            self.kept.append(chunk[: self.budget])
+            self.budget -= len(chunk)
+        return chunk
+
+    def end(self, exc: BaseException | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        if exc is not None and not isinstance(exc, GeneratorExit):
+            self.attempt.error = ErrorInfo(f"{exc}" or _error_type(exc), _error_type(exc))
+        self.step.recorder.end_attempt(
+            self.step, self.attempt, b"".join(self.kept), self.content_type
+        )
+        if self.on_end is not None:
+            self.on_end()
+
+
+class _RecordingStream(httpx2.AsyncByteStream):
+    """Passes the body through the tee (an SDK's async client)."""
+
+    def __init__(self, inner: Any, tee: _Tee) -> None:
         self._inner = inner
-        self._step = step
-        self._attempt = attempt
-        self._content_type = content_type
-        self._budget = budget
-        self._kept: list[bytes] = []
-        self._done = False
+        self._tee = tee
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._inner:
-                self._attempt.body_bytes += len(chunk)
-                if self._budget > 0:
-                    self._kept.append(chunk[: self._budget])
-                    self._budget -= len(chunk)
-                yield chunk
+                yield self._tee.feed(chunk)
         except BaseException as exc:
-            self._end(exc)
+            self._tee.end(exc)
             raise
-        self._end(None)
+        self._tee.end(None)
 
     async def aclose(self) -> None:
         try:
             await self._inner.aclose()
         finally:
-            self._end(None)
+            self._tee.end(None)
 
-    def _end(self, exc: BaseException | None) -> None:
-        if self._done:
-            return
-        self._done = True
-        if exc is not None and not isinstance(exc, GeneratorExit):
-            self._attempt.error = ErrorInfo(f"{exc}" or _error_type(exc), _error_type(exc))
-        self._step.recorder.end_attempt(
-            self._step, self._attempt, b"".join(self._kept), self._content_type
-        )
+
+class _SyncRecordingStream(httpx2.SyncByteStream):
+    """Passes the body through the tee (a synchronous client)."""
+
+    def __init__(self, inner: Any, tee: _Tee) -> None:
+        self._inner = inner
+        self._tee = tee
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._inner:
+                yield self._tee.feed(chunk)
+        except BaseException as exc:
+            self._tee.end(exc)
+            raise
+        self._tee.end(None)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._tee.end(None)
 
 
 class RecordingTransport(httpx2.AsyncBaseTransport):
@@ -105,7 +147,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         step.first_byte(attempt.first_byte_ns)
         content_type = response.headers.get("content-type", "")
         response.stream = _RecordingStream(
-            response.stream, step, attempt, content_type, self._body_budget
+            response.stream, _Tee(step, attempt, content_type, self._body_budget)
         )
         return response
 
@@ -123,57 +165,6 @@ class StepSource(Protocol):
     def finish_http_step(
         self, active: ActiveStep, status_code: int | None, error: ErrorInfo | None
     ) -> None: ...
-
-
-class _SyncRecordingStream(httpx2.SyncByteStream):
-    """Passes the body through, keeping up to `budget` bytes; ends attempt and step."""
-
-    def __init__(
-        self,
-        inner: Any,
-        recorder: StepSource,
-        step: ActiveStep,
-        attempt: Attempt,
-        content_type: str,
-        budget: int,
-    ) -> None:
-        self._inner = inner
-        self._recorder = recorder
-        self._step = step
-        self._attempt = attempt
-        self._content_type = content_type
-        self._budget = budget
-        self._kept: list[bytes] = []
-        self._done = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._inner:
-                self._attempt.body_bytes += len(chunk)
-                if self._budget > 0:
-                    self._kept.append(chunk[: self._budget])
-                    self._budget -= len(chunk)
-                yield chunk
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        self._end(None)
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._end(None)
-
-    def _end(self, exc: BaseException | None) -> None:
-        if self._done:
-            return
-        self._done = True
-        if exc is not None and not isinstance(exc, GeneratorExit):
-            self._attempt.error = ErrorInfo(f"{exc}" or _error_type(exc), _error_type(exc))
-        step = self._step
-        step.recorder.end_attempt(step, self._attempt, b"".join(self._kept), self._content_type)
-        self._recorder.finish_http_step(step, self._attempt.status_code, self._attempt.error)
 
 
 class HTTPRecordingTransport(httpx2.BaseTransport):
@@ -223,14 +214,14 @@ class HTTPRecordingTransport(httpx2.BaseTransport):
                 f"HTTP {response.status_code}", "http_status", response.status_code, retryable
             )
         step.first_byte(attempt.first_byte_ns)
-        response.stream = _SyncRecordingStream(
-            response.stream,
-            self._recorder,
-            step,
-            attempt,
-            response.headers.get("content-type", ""),
-            self._body_budget,
+
+        def end_step() -> None:
+            self._recorder.finish_http_step(step, attempt.status_code, attempt.error)
+
+        tee = _Tee(
+            step, attempt, response.headers.get("content-type", ""), self._body_budget, end_step
         )
+        response.stream = _SyncRecordingStream(response.stream, tee)
         return response
 
     def close(self) -> None:
