@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import click
 from ._app import app
 from ._params import Count
 from ._progress import bar, spinner
-from ._settings import settings
+from ._settings import opened_store, store_option
 
 if TYPE_CHECKING:
     from ..index import Embedder, SkippedFile, VectorIndex
@@ -27,12 +26,6 @@ if TYPE_CHECKING:
 INDEX_NAME = "docs"
 
 
-store_option = click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    help="A SQLite file or postgresql:// URL (default: the config dir's cairn.db).",
-)
 embedder_option = click.option(
     "--embedder",
     type=click.Choice(["local", "openai", "hash"]),
@@ -47,20 +40,6 @@ base_url_option = click.option(
 model_option = click.option(
     "--model", help="Embedding model on that server (env CAIRN_EMBEDDINGS_MODEL)."
 )
-
-
-@contextmanager
-def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
-    """The store at `url` (default: the config dir's). Read-only commands refuse a
-    `--store` that does not exist rather than create an empty one."""
-    from ..store import open_store
-
-    config_dir = settings().resolved_config_dir()
-    kv = open_store(url, must_exist=read_only and url is not None, config_dir=config_dir)
-    try:
-        yield kv
-    finally:
-        kv.close()
 
 
 def _embedder(
@@ -115,7 +94,7 @@ def add(
     embed the docs that are new or changed."""
     from ..index import MAX_CHARS, UnreadableFilesError, add_markdown, embed_docs, reset_embeddings
 
-    with _store(store_url) as kv:
+    with opened_store(store_url) as kv:
         chosen, index = _embedder(kv, embedder, base_url, model, rebuild=rebuild)
         try:
             with spinner("cairn: reading the docs…"):
@@ -173,7 +152,7 @@ def search(
     """Search the docs by meaning: the k most similar sections, best first."""
     from ..index import Docs, VectorIndex
 
-    with _store(store_url, read_only=True) as kv:
+    with opened_store(store_url, read_only=True) as kv:
         matches = []
         if len(VectorIndex(kv, INDEX_NAME)):  # an empty index needs no model loaded
             chosen, index = _embedder(kv, embedder, base_url, model)
@@ -213,7 +192,7 @@ def stats(as_json: bool, store_url: str | None) -> None:
     """What the index holds: docs, vectors, dimensions, sizes."""
     from ..index import index_stats
 
-    with _store(store_url, read_only=True) as kv:
+    with opened_store(store_url, read_only=True) as kv:
         numbers = index_stats(kv, INDEX_NAME)
     if as_json:
         print(json.dumps(numbers, indent=2))

@@ -19,32 +19,10 @@ import click
 from ._app import app
 from ._params import Finite
 from ._progress import spinner
-from ._settings import common_options, settings
+from ._settings import common_options, opened_store, settings, store_option
 
 if TYPE_CHECKING:
     from ..copilot import AnalyzeCounts, LearnCounts, ModelStats
-    from ..store import KV
-
-store_option = click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    help="A SQLite file or postgresql:// URL (default: the config dir's cairn.db).",
-)
-
-
-@contextmanager
-def _store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
-    """The store at `url` (default: the config dir's). Read-only commands refuse a
-    `--store` that does not exist rather than create an empty one."""
-    from ..store import open_store
-
-    config_dir = settings().resolved_config_dir()
-    kv = open_store(url, must_exist=read_only and url is not None, config_dir=config_dir)
-    try:
-        yield kv
-    finally:
-        kv.close()
 
 
 def _log_dir() -> Path:
@@ -122,7 +100,7 @@ def learn(
     the commands that ran successfully; only events since the last run are read."""
     from ..copilot import ExampleIndex, choose_embedder, learn_once
 
-    with _store(store_url) as kv:
+    with opened_store(store_url) as kv:
         index = ExampleIndex(kv, choose_embedder(kv, embedder))
 
         def one_pass(always: bool) -> None:
@@ -167,7 +145,7 @@ def stats(store_url: str | None, as_json: bool) -> None:
     (and by how many tokens), not run. The learning log is analyzed first."""
     from ..copilot import Analyzer, ModelStats, model_stats
 
-    with _store(store_url, read_only=True) as kv:
+    with opened_store(store_url, read_only=True) as kv:
         Analyzer(kv, _log_dir()).run()
         rows = _rows(model_stats(kv))
     if as_json:

@@ -12,15 +12,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
 from ..config import ConfigFiles
 from ..privacy import default_redactor, tighten
+
+if TYPE_CHECKING:
+    from ..store import KV
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,3 +179,26 @@ def common_options(fn: F) -> F:
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
+
+
+# The store a command works on: `--store URL`, else the config dir's cairn.db.
+store_option = click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="A SQLite file or postgresql:// URL (default: the config dir's cairn.db).",
+)
+
+
+@contextlib.contextmanager
+def opened_store(url: str | None, *, read_only: bool = False) -> Iterator[KV]:
+    """The store at `url` (default: the config dir's), closed afterwards. Read-only
+    commands refuse a `--store` that does not exist rather than create an empty one."""
+    from ..store import open_store
+
+    config_dir = settings().resolved_config_dir()
+    kv = open_store(url, must_exist=read_only and url is not None, config_dir=config_dir)
+    try:
+        yield kv
+    finally:
+        kv.close()
