@@ -220,7 +220,7 @@ class LogReader:
                                 yield event
                             continue
                     self._pos, counts.events = pos, n
-                    event = self._event(line, Offset(name, pos - len(line) - 1))
+                    event = self._event(line, name, pos - len(line) - 1)
                     n = counts.events
                     if event is not None:
                         yield event
@@ -228,15 +228,15 @@ class LogReader:
                 if n == limit:
                     return True
 
-    def _event(self, line: bytes, start: Offset) -> Event | None:
-        """Consume a line that may be a wanted event (and has no reader of its own): the
-        event to yield, if any."""
+    def _event(self, line: bytes, name: str, start: int) -> Event | None:
+        """Consume a line that may be a wanted event (and has no reader of its own), which
+        starts at byte `start` of `name`: the event to yield, if any."""
         if not line.startswith(_CANONICAL) and not line.strip():
             return None
         try:
             event = decode_line(line)
         except ValueError:
-            self._skip(start, "not a JSON object")
+            self._skip(Offset(name, start), "not a JSON object")
             return None
         self.counts.events += 1
         return event if self.types is None or event["type"] in self.types else None
