@@ -15,7 +15,15 @@ from ... import lazy
 
 # name → module, or module:attribute. One line per exported name, sorted; the module
 # must exist when the line is committed.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "DEFAULT_API": "._client",
+    "FakeGitHub": "._fake",
+    "GitHub": "._sync",
+    "GitHubClient": "._client",
+    "Project": "._fake",
+    "Seen": "._fake",
+    "github_token": "._client",
+}
 
 __all__ = [*_LAZY]
 
