@@ -32,6 +32,13 @@ from ._tracker import (
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
 _LAZY: dict[str, str] = {
+    "Action": "._actions",
+    "ActionError": "._actions",
+    "ActionLog": "._actions",
+    "CRASH_POINTS": "._actions",
+    "Decision": "._actions",
+    "action_marker": "._actions:marker",
+    "unified_diff": "._actions",
     "BotRunner": "._runner",
     "BotSettings": "._config",
     "RelatedSettings": "._config",
