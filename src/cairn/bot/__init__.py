@@ -32,6 +32,18 @@ from ._tracker import (
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
 _LAZY: dict[str, str] = {
+    "Calibration": "._related",
+    "CalibrationError": "._related",
+    "Related": "._related",
+    "ThresholdRow": "._related",
+    "calibrate": "._related",
+    "duplicate_pairs": "._related",
+    "issue_docs": "._related",
+    "related_comment": "._related",
+    "related_issues": "._related",
+    "save_calibration": "._related",
+    "search_related": "._related",
+    "threshold_for": "._related",
     "Action": "._actions",
     "ActionError": "._actions",
     "ActionLog": "._actions",

@@ -155,10 +155,11 @@ class Collection:
         """The sequence number of the latest modification (0 when empty)."""
         return _from_u64(self.kv.get(self._counter_key()))
 
-    def scan(self) -> Iterator[Entry]:
-        """All entries in key order."""
-        start = ordered.encode("timed", self.kind)
-        end = ordered.encode("timed", self.kind, ordered.Inf)
+    def scan(self, first: bytes | None = None, last: bytes | None = None) -> Iterator[Entry]:
+        """The entries in key order: all, or those with `first <= key <= last` (keys
+        compare bytewise, so with `ordered` keys a range of tuples is a range of keys)."""
+        start = ordered.encode("timed", self.kind, *(() if first is None else (first,)))
+        end = ordered.encode("timed", self.kind, ordered.Inf if last is None else last)
         for k, raw in self.kv.scan(start, end):
             _, _, key = ordered.decode(k, str, str, bytes)
             yield Entry(self.kind, key, raw[_SEQ:], _from_u64(raw))
