@@ -1,18 +1,372 @@
-"""`cairn bot`: the maintainer bot's commands (sync, run, jobs, the action log, the fake
-GitHub server). Each part's commands live in a module of its own that registers on
-`bot_app`; everything heavy is imported inside the commands.
+"""`cairn bot`: the maintainer bot's commands — sync a tracker into the store, run the
+jobs, search and calibrate, the action log, and a fake GitHub to try it all offline.
+
+Settings come from the `[bot]` table of cairn.toml (`cairn.bot.bot_settings`); the
+GitHub token from `GITHUB_TOKEN` or `~/.netrc`, never written anywhere. Everything heavy
+is imported inside the commands.
 """
 
 from __future__ import annotations
 
+import getpass
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
 from ._app import app
+from ._index import _embedder, embedder_option
+from ._params import Count
+from ._progress import spinner
+from ._settings import common_options, opened_store, settings, store_option
+
+if TYPE_CHECKING:
+    from ..bot import ActionLog, BotSettings, Pipeline
+    from ..bot.github import GitHub
+    from ..index import Embedder, VectorIndex
+    from ..store import KV
+
+api_option = click.option("--api", metavar="URL", help="GitHub's API (default: [bot] api).")
 
 
 @app.group("bot")
 def bot_app() -> None:
-    """The maintainer bot: mirror an issue tracker, post related issues, fix comments,
-    act only through an approvable action log."""
+    """The maintainer bot: mirror an issue tracker, post related issues, act only through
+    an approvable action log."""
 
 
-# The parts register their commands on `bot_app` when imported: add one line each
-# (`from . import _bot_fix  # noqa: E402,F401`), in alphabetical order.
+def _settings() -> BotSettings:
+    from ..bot import bot_settings
+
+    return bot_settings(settings().config_files())
+
+
+@contextmanager
+def _github(api: str | None) -> Iterator[GitHub]:
+    from ..bot.github import GitHub
+
+    def on_wait(why: str, seconds: float) -> None:
+        until = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+        print(f"cairn: waiting {seconds:.0f} s for {why} (until {until})", file=sys.stderr)
+
+    tracker = GitHub.open(api or _settings().api, on_wait=on_wait)
+    try:
+        yield tracker
+    finally:
+        tracker.close()
+
+
+def _projects(given: tuple[str, ...]) -> list[str]:
+    from ..bot import check_project
+
+    projects = [check_project(p) for p in given] or list(_settings().projects)
+    if not projects:
+        raise click.UsageError("name a project (OWNER/REPO), or list them in [bot] projects")
+    return projects
+
+
+def _pipeline(
+    kv: KV, tracker: GitHub, embedder: Embedder, index: VectorIndex, projects: list[str]
+) -> Pipeline:
+    """The bot's whole pass: sync, issue docs, embeddings, related issues, actions."""
+    from ..bot import ActionLog, Pipeline, issue_docs, related_issues
+    from ..index import embed_docs
+
+    config = _settings()
+
+    class Step:
+        def __init__(self, name: str, run: object) -> None:
+            self.name, self._run = name, run
+
+        def __call__(self, kv: KV) -> int:
+            return int(self._run(kv))  # type: ignore[operator]
+
+    jobs = [
+        Step("issue docs", issue_docs),
+        Step("embeddings", lambda kv: embed_docs(kv, embedder, index).embedded),
+        Step(
+            "related issues",
+            lambda kv: related_issues(
+                kv,
+                embedder,
+                index,
+                config.related,
+                approval_required="related" in config.approve,
+            ),
+        ),
+        Step("actions", lambda kv: len(ActionLog(kv).run(tracker))),
+    ]
+    return Pipeline(kv, tracker, projects, jobs)
+
+
+@bot_app.command("sync")
+@click.argument("projects", nargs=-1)
+@api_option
+@store_option
+@common_options
+def sync(projects: tuple[str, ...], api: str | None, store_url: str | None) -> None:
+    """Mirror the issues, comments and events of OWNER/REPO… into the store
+    (incremental: only what changed since the last sync is fetched)."""
+    names = _projects(projects)
+    with opened_store(store_url) as kv, _github(api) as tracker, spinner("syncing") as say:
+        for project in names:
+            say(f"syncing {project}")
+            tracker.progress = lambda what, n: say(f"syncing {what}: {n} records")
+            report = tracker.sync(kv, project)
+            print(
+                f"{project}: {report.records} records changed; {report.requests} requests"
+                f" ({report.not_modified} answered 304 Not Modified), {report.body_bytes:,}"
+                " bytes"
+            )
+
+
+@bot_app.command("run")
+@click.argument("projects", nargs=-1)
+@click.option("--every", metavar="DURATION", help="Run again every DURATION (e.g. 2m).")
+@click.option("--dry-run", is_flag=True, help="Sync and plan, show the actions, post nothing.")
+@api_option
+@store_option
+@embedder_option
+@common_options
+def run(
+    projects: tuple[str, ...],
+    every: str | None,
+    dry_run: bool,
+    api: str | None,
+    store_url: str | None,
+    embedder: str | None,
+) -> None:
+    """Run the bot: sync, then the jobs (issue docs, embeddings, related issues), then
+    the actions that need no approval or were approved."""
+    from ..bot import ActionLog, parse_duration
+
+    names = _projects(projects)
+    interval = parse_duration(every) if every else None
+    with opened_store(store_url) as kv, _github(api) as tracker:
+        chosen, index = _embedder(kv, embedder, None, None)
+        pipeline = _pipeline(kv, tracker, chosen, index, names)
+        if dry_run:
+            pipeline.jobs = pipeline.jobs[:-1]
+        while True:
+            with spinner("bot pass") as say:
+                pipeline.on_step = say
+                report = pipeline.run_pass()
+            jobs = ", ".join(f"{name}: {n}" for name, n in report.jobs.items())
+            print(
+                f"pass: {sum(s.records for s in report.syncs)} records changed; {jobs}"
+                f" ({report.seconds:.1f} s)"
+            )
+            if dry_run:
+                for action in ActionLog(kv).run(tracker, dry_run=True):
+                    print(
+                        f"would {action.kind} on {action.project}#{action.number}"
+                        f" ({action.key}):\n{action.diff or action.body}"
+                    )
+            if interval is None:
+                return
+            time.sleep(interval)
+
+
+@bot_app.command("search")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
+@click.option("-n", "limit", type=Count(1, 100), default=10, show_default=True)
+@store_option
+@embedder_option
+@common_options
+def search(
+    text: str, as_json: bool, limit: int, store_url: str | None, embedder: str | None
+) -> None:
+    """The mirrored issues and docs nearest to TEXT by meaning."""
+    from ..bot import search_related
+
+    with opened_store(store_url, read_only=True) as kv:
+        chosen, index = _embedder(kv, embedder, None, None)
+        for r in search_related(kv, chosen, index, text, k=limit):
+            if as_json:
+                print(
+                    json.dumps(
+                        {
+                            "id": r.doc_id,
+                            "title": r.title,
+                            "url": r.url,
+                            "score": round(r.score, 4),
+                            "closed": r.closed,
+                        }
+                    )
+                )
+            else:
+                closed = " (closed)" if r.closed else ""
+                print(f"{r.score:.3f}  {r.doc_id}  {r.title}{closed}")
+
+
+@bot_app.command("calibrate")
+@click.option("--save", is_flag=True, help="Store the chosen threshold for this model.")
+@store_option
+@embedder_option
+@common_options
+def calibrate_cmd(save: bool, store_url: str | None, embedder: str | None) -> None:
+    """Precision and recall of related issues per threshold, on the mirror's known
+    duplicates, for the index's embedding model."""
+    from ..bot import calibrate, issue_docs, save_calibration
+    from ..index import embed_docs
+
+    with opened_store(store_url) as kv:
+        chosen, index = _embedder(kv, embedder, None, None)
+        issue_docs(kv)
+        embed_docs(kv, chosen, index)
+        result = calibrate(kv, chosen, index)
+        print(f"model {result.model}: {result.pairs} known duplicate pairs")
+        print("threshold  precision  recall  shown/issue")
+        for row in result.rows[::5] if len(result.rows) > 10 else result.rows:
+            print(
+                f"{row.threshold:9.2f}  {row.precision:9.3f}  {row.recall:6.3f}  {row.shown:11.2f}"
+            )
+        c = result.chosen
+        print(f"chosen: {c.threshold:.2f} (precision {c.precision:.3f}, recall {c.recall:.3f})")
+        if save:
+            save_calibration(kv, result)
+            print(f"saved for {result.model}")
+
+
+# -- the action log ------------------------------------------------------------------------
+
+
+@bot_app.group("actions")
+def actions_app() -> None:
+    """The action log: what the bot did or wants to do, and the decisions on it."""
+
+
+@contextmanager
+def _log(store_url: str | None) -> Iterator[ActionLog]:
+    from ..bot import ActionLog
+
+    with opened_store(store_url) as kv:
+        yield ActionLog(kv)
+
+
+@actions_app.command("list")
+@click.option(
+    "--state", type=click.Choice(["pending", "approved", "denied", "done", "failed", "stale"])
+)
+@click.option("--json", "as_json", is_flag=True)
+@store_option
+@common_options
+def actions_list(state: str | None, as_json: bool, store_url: str | None) -> None:
+    """Every action, oldest first."""
+    with _log(store_url) as log:
+        for a in log:
+            if state is not None and a.state != state:
+                continue
+            if as_json:
+                print(
+                    json.dumps(
+                        {
+                            "id": a.id,
+                            "state": a.state,
+                            "kind": a.kind,
+                            "key": a.key,
+                            "project": a.project,
+                            "number": a.number,
+                        }
+                    )
+                )
+            else:
+                print(f"{a.id}  {a.state:8}  {a.kind:12}  {a.project}#{a.number}  {a.key}")
+
+
+@actions_app.command("show")
+@click.argument("action_id")
+@store_option
+@common_options
+def actions_show(action_id: str, store_url: str | None) -> None:
+    """One action: its request, diff, decisions and result."""
+    from dataclasses import asdict
+
+    with _log(store_url) as log:
+        print(json.dumps(asdict(log.resolve(action_id)), indent=2))
+
+
+def _decider(given: str | None) -> str:
+    return given or getpass.getuser()
+
+
+@actions_app.command("approve")
+@click.argument("action_id")
+@click.option("--as", "who", metavar="NAME", help="Who decides (default: your user name).")
+@store_option
+@common_options
+def actions_approve(action_id: str, who: str | None, store_url: str | None) -> None:
+    """Approve an action (it runs at the next `run`)."""
+    with _log(store_url) as log:
+        a = log.decide(log.resolve(action_id).id, _decider(who), approve=True)
+        print(f"{a.id}: approved by {a.decisions[-1].who}")
+
+
+@actions_app.command("deny")
+@click.argument("action_id")
+@click.option("--as", "who", metavar="NAME", help="Who decides (default: your user name).")
+@store_option
+@common_options
+def actions_deny(action_id: str, who: str | None, store_url: str | None) -> None:
+    """Deny an action (it never runs)."""
+    with _log(store_url) as log:
+        a = log.decide(log.resolve(action_id).id, _decider(who), approve=False)
+        print(f"{a.id}: denied by {a.decisions[-1].who}")
+
+
+@actions_app.command("run")
+@click.option("--dry-run", is_flag=True, help="Show what would run; change nothing.")
+@api_option
+@store_option
+@common_options
+def actions_run(dry_run: bool, api: str | None, store_url: str | None) -> None:
+    """Run every action that needs no approval or was approved, exactly once."""
+    with _log(store_url) as log, _github(api) as tracker:
+        for a in log.run(tracker, dry_run=dry_run):
+            if dry_run:
+                print(f"would {a.kind} on {a.project}#{a.number}:\n{a.diff or a.body}")
+            else:
+                print(f"{a.id}  {a.state}  {(a.result or {}).get('url', a.error or '')}")
+
+
+@actions_app.command("rerun")
+@click.argument("action_id")
+@store_option
+@common_options
+def actions_rerun(action_id: str, store_url: str | None) -> None:
+    """Let a failed action run again at the next `run`."""
+    with _log(store_url) as log:
+        print(f"{log.rerun(log.resolve(action_id).id).id}: will run again")
+
+
+# -- offline ---------------------------------------------------------------------------------
+
+
+@bot_app.command("fake-github")
+@click.option("--port", type=Count(0, 65535), default=0, help="Default: a free port.")
+@click.option(
+    "--demo",
+    type=Count(0, 100_000),
+    default=40,
+    show_default=True,
+    help="Issues of a synthetic demo project cairn-demo/runbooks.",
+)
+@common_options
+def fake_github(port: int, demo: int) -> None:
+    """Serve a fake GitHub on 127.0.0.1 (the real REST API, no network), to try the bot
+    offline: `cairn bot sync cairn-demo/runbooks --api URL`."""
+    from ..bot.github import FakeGitHub, demo_project
+
+    fake = FakeGitHub({"cairn-demo/runbooks": demo_project(demo)})
+    url = fake.start(port)
+    print(f"fake GitHub at {url} (Ctrl-C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        fake.stop()

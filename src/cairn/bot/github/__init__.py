@@ -17,11 +17,13 @@ from ... import lazy
 # must exist when the line is committed.
 _LAZY: dict[str, str] = {
     "DEFAULT_API": "._client",
+    "DEMO_PROJECT": "._demo:PROJECT",
     "FakeGitHub": "._fake",
     "GitHub": "._sync",
     "GitHubClient": "._client",
     "Project": "._fake",
     "Seen": "._fake",
+    "demo_project": "._demo",
     "github_token": "._client",
 }
 
