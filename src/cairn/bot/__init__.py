@@ -32,6 +32,14 @@ from ._tracker import (
 # name → module, or module:attribute where the face names it differently. Add one line
 # per exported name (keep it sorted); the module must exist when the line is committed.
 _LAZY: dict[str, str] = {
+    "FixResult": "._commentfix",
+    "Rule": "._commentfix",
+    "autolink": "._commentfix",
+    "commentfix_job": "._commentfix",
+    "fix_text": "._commentfix:fix",
+    "load_rules": "._commentfix",
+    "replace_text": "._commentfix",
+    "replace_url": "._commentfix",
     "Calibration": "._related",
     "CalibrationError": "._related",
     "Related": "._related",

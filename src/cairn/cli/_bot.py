@@ -73,7 +73,14 @@ def _pipeline(
     kv: KV, tracker: GitHub, embedder: Embedder, index: VectorIndex, projects: list[str]
 ) -> Pipeline:
     """The bot's whole pass: sync, issue docs, embeddings, related issues, actions."""
-    from ..bot import ActionLog, Pipeline, issue_docs, related_issues
+    from ..bot import (
+        ActionLog,
+        Pipeline,
+        commentfix_job,
+        issue_docs,
+        load_rules,
+        related_issues,
+    )
     from ..index import embed_docs
 
     config = _settings()
@@ -96,6 +103,14 @@ def _pipeline(
                 index,
                 config.related,
                 approval_required="related" in config.approve,
+            ),
+        ),
+        Step(
+            "comment fixes",
+            lambda kv: commentfix_job(
+                kv,
+                load_rules(config.commentfix),
+                approval_required="commentfix" in config.approve,
             ),
         ),
         Step("actions", lambda kv: len(ActionLog(kv).run(tracker))),
@@ -231,6 +246,49 @@ def calibrate_cmd(save: bool, store_url: str | None, embedder: str | None) -> No
         if save:
             save_calibration(kv, result)
             print(f"saved for {result.model}")
+
+
+@bot_app.command("fix")
+@click.option(
+    "--text",
+    "text_file",
+    required=True,
+    type=click.File("r"),
+    metavar="FILE",
+    help="The comment to fix (- for stdin).",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="A TOML file of [[commentfix]] rules (default: cairn.toml).",
+)
+@click.option("--diff", is_flag=True, help="Print a unified diff instead of the text.")
+@common_options
+def fix_cmd(text_file: object, rules_file: str | None, diff: bool) -> None:
+    """Print what the comment-fixing rules make of a text (a rule tester: no tracker)."""
+    from pathlib import Path
+
+    from ..bot import ConfigError, fix_text, load_rules, unified_diff
+    from ..config import ConfigFileError, read_toml
+
+    if rules_file is not None:
+        try:
+            data = read_toml(Path(rules_file)) or {}
+        except ConfigFileError as exc:
+            raise ConfigError(str(exc)) from None
+        entries = data.get("commentfix", data.get("bot", {}).get("commentfix", []))
+        rules = load_rules(entries, f"{rules_file}: [[commentfix]]")
+    else:
+        rules = load_rules(_settings().commentfix)
+    text = text_file.read()  # type: ignore[attr-defined]
+    result = fix_text(text, rules)
+    if result is None:
+        print("cairn: no rule fired; the text is unchanged", file=sys.stderr)
+        sys.stdout.write("" if diff else text)
+        return
+    sys.stdout.write(unified_diff(text, result.text, "comment") if diff else result.text)
 
 
 # -- the action log ------------------------------------------------------------------------
