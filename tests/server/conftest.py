@@ -130,6 +130,8 @@ def serve(
     learning_logs: bool = True,
     max_body_bytes: int = 64 << 20,
     store: str | None = None,
+    bot: bool = False,
+    embedder: str | None = None,
 ) -> Iterator[int]:
     """Run a server on a free port in a thread; yields the port."""
     learnlog.configure(config_dir, enabled=learning_logs)
@@ -142,6 +144,9 @@ def serve(
         max_executions=max_executions,
         max_body_bytes=max_body_bytes,
         store=store,
+        bot=bot,
+        embedder=embedder,
+        config_dir=config_dir if bot else None,
     )
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

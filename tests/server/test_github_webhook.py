@@ -93,3 +93,44 @@ def test_other_routes_still_need_the_token(hooked: tuple[Served, Path]) -> None:
         assert (
             http.get("/v1/sessions", headers={"x-hub-signature-256": "sha256=x"}).status_code == 401
         )
+
+
+def test_with_the_bot_a_delivery_brings_the_related_comment_within_seconds(
+    make_served: Callable[..., Served], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cairn serve --bot`: a webhook for a new issue makes the server sync the project,
+    embed it and post the related-issues comment, without waiting for the poll."""
+    from cairn.bot.github import DEMO_PROJECT, FakeGitHub, demo_project
+
+    from .._wait import wait_until
+
+    monkeypatch.setenv("CAIRN_GITHUB_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("GITHUB_TOKEN", "")
+    with FakeGitHub({DEMO_PROJECT: demo_project(20)}) as fake:
+        config_dir = tmp_path / "config0"  # what make_served gives its first server
+        config_dir.mkdir()
+        (config_dir / "cairn.toml").write_text(
+            f'[bot]\nprojects = ["{DEMO_PROJECT}"]\napi = "{fake.url}"\nevery = "1h"\n'
+            "[bot.related]\nthreshold = 0.3\nwindow_days = 36500\n"
+        )
+        served = make_served(store=str(tmp_path / "bot.db"), bot=True, embedder="hash")
+        issue = fake.add_issue(
+            DEMO_PROJECT, title="cairn run hangs reading stdin", body="waits forever"
+        )
+        body = json.dumps(
+            {
+                "action": "opened",
+                "issue": {"number": issue["number"]},
+                "repository": {"full_name": DEMO_PROJECT},
+            }
+        ).encode()
+        status, answer = _post(served, body, **_signed(body, delivery="d-bot"))
+        assert status == 202 and answer["queued"] is True
+
+        def commented() -> bool:
+            return any(
+                "Related Issues" in c["body"]
+                for c in fake.comments_on(DEMO_PROJECT, issue["number"])
+            )
+
+        assert wait_until(commented, timeout=60)

@@ -69,6 +69,8 @@ _LAZY: dict[str, str] = {
     "Job": "._pipeline",
     "PassReport": "._pipeline",
     "Pipeline": "._pipeline",
+    "Step": "._pipeline",
+    "bot_pipeline": "._pipeline",
     "WebhookError": "._webhook",
     "accept_webhook": "._webhook:accept",
     "webhook_secret": "._webhook",

@@ -17,10 +17,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..store import KV
 from ._tracker import SyncReport, Tracker
+
+if TYPE_CHECKING:
+    from ..index import Embedder, VectorIndex
+    from ._config import BotSettings
 
 log = logging.getLogger("cairn.bot")
 
@@ -79,3 +83,59 @@ class Pipeline:
     def _say(self, step: str) -> None:
         if self.on_step is not None:
             self.on_step(step)
+
+
+@dataclass
+class Step:
+    """A job made of a name and a function of the store."""
+
+    name: str
+    run: Callable[[KV], int]
+
+    def __call__(self, kv: KV) -> int:
+        return int(self.run(kv))
+
+
+def bot_pipeline(
+    kv: KV,
+    tracker: Tracker,
+    embedder: Embedder,
+    index: VectorIndex,
+    settings: BotSettings,
+    projects: Sequence[str] | None = None,
+    *,
+    act: bool = True,
+) -> Pipeline:
+    """The bot's whole pass, as `cairn bot run` and `cairn serve --bot` run it: sync,
+    issue docs, embeddings, related issues, comment fixes, then (with `act`) the actions
+    that need no approval or were approved."""
+    from ..index import embed_docs
+    from ._actions import ActionLog
+    from ._commentfix import commentfix_job, load_rules
+    from ._related import issue_docs, related_issues
+
+    rules = load_rules(settings.commentfix)
+    jobs: list[Job] = [
+        Step("issue docs", issue_docs),
+        Step("embeddings", lambda kv: embed_docs(kv, embedder, index).embedded),
+        Step(
+            "related issues",
+            lambda kv: related_issues(
+                kv,
+                embedder,
+                index,
+                settings.related,
+                approval_required="related" in settings.approve,
+            ),
+        ),
+        Step(
+            "comment fixes",
+            lambda kv: commentfix_job(
+                kv, rules, approval_required="commentfix" in settings.approve
+            ),
+        ),
+    ]
+    if act:
+        jobs.append(Step("actions", lambda kv: len(ActionLog(kv).run(tracker))))
+    names = list(projects) if projects is not None else list(settings.projects)
+    return Pipeline(kv, tracker, names, jobs)

@@ -25,10 +25,8 @@ from ._progress import spinner
 from ._settings import common_options, opened_store, settings, store_option
 
 if TYPE_CHECKING:
-    from ..bot import ActionLog, BotSettings, Pipeline
+    from ..bot import ActionLog, BotSettings
     from ..bot.github import GitHub
-    from ..index import Embedder, VectorIndex
-    from ..store import KV
 
 api_option = click.option("--api", metavar="URL", help="GitHub's API (default: [bot] api).")
 
@@ -67,55 +65,6 @@ def _projects(given: tuple[str, ...]) -> list[str]:
     if not projects:
         raise click.UsageError("name a project (OWNER/REPO), or list them in [bot] projects")
     return projects
-
-
-def _pipeline(
-    kv: KV, tracker: GitHub, embedder: Embedder, index: VectorIndex, projects: list[str]
-) -> Pipeline:
-    """The bot's whole pass: sync, issue docs, embeddings, related issues, actions."""
-    from ..bot import (
-        ActionLog,
-        Pipeline,
-        commentfix_job,
-        issue_docs,
-        load_rules,
-        related_issues,
-    )
-    from ..index import embed_docs
-
-    config = _settings()
-
-    class Step:
-        def __init__(self, name: str, run: object) -> None:
-            self.name, self._run = name, run
-
-        def __call__(self, kv: KV) -> int:
-            return int(self._run(kv))  # type: ignore[operator]
-
-    jobs = [
-        Step("issue docs", issue_docs),
-        Step("embeddings", lambda kv: embed_docs(kv, embedder, index).embedded),
-        Step(
-            "related issues",
-            lambda kv: related_issues(
-                kv,
-                embedder,
-                index,
-                config.related,
-                approval_required="related" in config.approve,
-            ),
-        ),
-        Step(
-            "comment fixes",
-            lambda kv: commentfix_job(
-                kv,
-                load_rules(config.commentfix),
-                approval_required="commentfix" in config.approve,
-            ),
-        ),
-        Step("actions", lambda kv: len(ActionLog(kv).run(tracker))),
-    ]
-    return Pipeline(kv, tracker, projects, jobs)
 
 
 @bot_app.command("sync")
@@ -157,15 +106,13 @@ def run(
 ) -> None:
     """Run the bot: sync, then the jobs (issue docs, embeddings, related issues), then
     the actions that need no approval or were approved."""
-    from ..bot import ActionLog, parse_duration
+    from ..bot import ActionLog, bot_pipeline, parse_duration
 
     names = _projects(projects)
     interval = parse_duration(every) if every else None
     with opened_store(store_url) as kv, _github(api) as tracker:
         chosen, index = _embedder(kv, embedder, None, None)
-        pipeline = _pipeline(kv, tracker, chosen, index, names)
-        if dry_run:
-            pipeline.jobs = pipeline.jobs[:-1]
+        pipeline = bot_pipeline(kv, tracker, chosen, index, _settings(), names, act=not dry_run)
         while True:
             with spinner("bot pass") as say:
                 pipeline.on_step = say

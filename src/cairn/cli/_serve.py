@@ -73,6 +73,12 @@ def _err(message: str) -> None:
     type=click.Choice(["local", "hash"]),
     help="Embedder of examples (default: the one that embedded them, else local).",
 )
+@click.option(
+    "--bot",
+    is_flag=True,
+    help="Run the maintainer bot too: [bot] projects polled every [bot] every, and at once"
+    " for a GitHub webhook delivery (POST /v1/github/webhook, CAIRN_GITHUB_WEBHOOK_SECRET).",
+)
 @common_options
 def serve(
     directory: Path,
@@ -87,6 +93,7 @@ def serve(
     prefill: bool,
     store: str | None,
     embedder: str | None,
+    bot: bool,
 ) -> int:
     """Serve runbooks over HTTP and WebSocket: parse, list and run cells.
 
@@ -126,6 +133,7 @@ def serve(
         store=store,
         embedder=embedder,
         prefill=prefill,
+        bot=bot,
     )
     address = server.url(host, port)
     _say(f"cairn serve: serving {config.root} at {address} (API docs: {address}/docs)")
@@ -139,6 +147,11 @@ def serve(
         _say(
             "cairn serve: with the local model, the next suggestion's prompt is read ahead"
             " after each run (--no-prefill turns it off)"
+        )
+    if bot:
+        _say(
+            "cairn serve: the maintainer bot runs; GitHub webhooks go to"
+            f" {address}/v1/github/webhook"
         )
     if not token.stored:
         _say(

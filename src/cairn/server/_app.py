@@ -17,7 +17,7 @@ from fastapi.security import HTTPBearer
 from .. import __version__
 from ..notebook import parse, serialize, to_json
 from ._bodies import ThreadedBodyRoute, collector_paused, json_response
-from ._bot import bot_routes
+from ._bot import bot_routes, bot_runner
 from ._config import ServerConfig
 from ._errors import ApiError
 from ._execute import execute
@@ -84,6 +84,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.learning is not None:
             state.learning.start()
+        if config.bot:
+            state.bot_runner = bot_runner(state)
+            if state.bot_runner is not None:
+                state.bot_runner.start()
         yield
         await asyncio.to_thread(state.shutdown)
 

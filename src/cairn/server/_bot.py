@@ -11,12 +11,59 @@ event, 409 a replayed delivery, 503 webhooks not configured.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ._errors import ApiError
 from ._state import ServerState
+
+if TYPE_CHECKING:
+    from ..bot import BotRunner, PassReport, Pipeline
+
+log = logging.getLogger("cairn.server")
+
+
+def bot_runner(state: ServerState) -> BotRunner | None:
+    """The bot's background runner for `cairn serve --bot` (None without a store): it
+    polls every `[bot] every` and runs a pass at once for a webhook's project. The
+    pipeline (store connection, tracker, embedder) is built in the runner's thread on
+    its first pass, so the server answers at once."""
+    from ..bot import BotRunner, bot_settings
+
+    url = state.config.store_url()
+    files = state.config_files()
+    if url is None or files is None:
+        return None
+    settings = bot_settings(files)
+    built: list[Pipeline] = []
+
+    def run_pass(projects: Sequence[str]) -> PassReport:
+        if not built:
+            built.append(_pipeline(url, settings, state.config.embedder))
+        return built[0].run_pass(projects)
+
+    return BotRunner(run_pass, settings.projects, every_s=settings.every_s)
+
+
+def _pipeline(url: str, settings: object, embedder_kind: str | None) -> Pipeline:
+    from ..bot import BotSettings, bot_pipeline
+    from ..bot.github import GitHub
+    from ..index import VectorIndex, choose_embedder, recorded_embedder
+    from ..llm import open_embedder
+    from ..store import open_store
+
+    assert isinstance(settings, BotSettings)
+    kv = open_store(url)
+    choice = choose_embedder(recorded_embedder(kv, "docs"), embedder_kind)
+    embedder = open_embedder(choice.kind, model=choice.model, dims=choice.dims)
+    index = VectorIndex(kv, "docs", model=embedder.name)
+    tracker = GitHub.open(settings.api)
+    return bot_pipeline(kv, tracker, embedder, index, settings)
 
 
 def bot_routes(app: FastAPI, state: ServerState) -> None:

@@ -32,6 +32,7 @@ class ServerConfig:
     learn_interval: float = 2.0  # seconds between learning passes
     embedder: str | None = None  # "local" or "hash" (None: the one the examples have)
     prefill: bool = False  # after a run, evaluate the next suggestion's prompt (local model)
+    bot: bool = False  # run the maintainer bot: webhooks trigger passes, [bot] every polls
 
     def store_url(self) -> str | None:
         """The store of learned examples; None without a config dir or store."""
