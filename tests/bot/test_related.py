@@ -108,8 +108,8 @@ def test_calibration_reports_every_threshold_and_stores_the_chosen_one(world) ->
     embed_docs(kv, embedder, index)
     assert duplicate_pairs(kv) == [(P, 2, 1), (P, 4, 3)]
     result = calibrate(kv, embedder, index)
-    assert result.model == embedder.name and result.pairs == 2 and len(result.rows) == 46
-    assert [r.threshold for r in result.rows][:2] == [0.5, 0.51]
+    assert result.model == embedder.name and result.pairs == 2 and len(result.rows) == 70
+    assert [r.threshold for r in result.rows][:2] == [0.3, 0.31]
     assert all(0 <= r.precision <= 1 and 0 <= r.recall <= 1 for r in result.rows)
     assert result.chosen.f1 == max(r.f1 for r in result.rows)
     save_calibration(kv, result)

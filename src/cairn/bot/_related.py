@@ -306,7 +306,7 @@ def duplicate_pairs(kv: KV) -> list[tuple[str, int, int]]:
 
 
 def calibrate(kv: KV, embedder: Embedder, index: VectorIndex, *, k: int = 10) -> Calibration:
-    """Precision and recall per threshold (0.50 to 0.95) of "the issue a duplicate
+    """Precision and recall per threshold (0.30 to 0.99) of "the issue a duplicate
     duplicates is listed as related", and the threshold with the best F1 (ties: the
     higher, more precise one)."""
     pairs = duplicate_pairs(kv)
@@ -324,7 +324,7 @@ def calibrate(kv: KV, embedder: Embedder, index: VectorIndex, *, k: int = 10) ->
         )
         runs.append((issue_doc_id(project, target), found))
     rows = []
-    for step in range(50, 96):
+    for step in range(30, 100):
         t = step / 100
         hits = shown = 0
         for want, listed in runs:

@@ -84,6 +84,8 @@ class FakeGitHub:
         self.lock = threading.RLock()
         self._faults: list[_Fault] = []
         self._next_id = 1_000_000
+        self.version = 0  # bumped by every change: listings are cached per version
+        self._listings: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._reset_at = 0.0
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -141,6 +143,7 @@ class FakeGitHub:
         pull_request: bool = False,
     ) -> dict[str, Any]:
         with self.lock:
+            self.version += 1
             p = self.project(project)
             number = number if number is not None else max(p.issues, default=0) + 1
             t = created_at if created_at is not None else self.clock()
@@ -175,6 +178,7 @@ class FakeGitHub:
         created_at: float | None = None,
     ) -> dict[str, Any]:
         with self.lock:
+            self.version += 1
             p = self.project(project)
             t = created_at if created_at is not None else self.clock()
             cid = self.new_id()
@@ -200,6 +204,7 @@ class FakeGitHub:
         self, project: str, number: int, event: str, *, actor: str = "someone"
     ) -> dict[str, Any]:
         with self.lock:
+            self.version += 1
             p = self.project(project)
             eid = self.new_id()
             record = {
@@ -214,6 +219,7 @@ class FakeGitHub:
 
     def edit_issue(self, project: str, number: int, **fields: Any) -> dict[str, Any]:
         with self.lock:
+            self.version += 1
             issue = self.project(project).issues[number]
             issue.update(fields)
             issue["updated_at"] = iso(self.clock())
@@ -221,10 +227,24 @@ class FakeGitHub:
 
     def edit_comment(self, project: str, comment_id: int, body: str) -> dict[str, Any]:
         with self.lock:
+            self.version += 1
             comment = self.project(project).comments[comment_id]
             comment["body"] = body
             comment["updated_at"] = iso(self.clock())
             return comment
+
+    def listing(self, project: str, api: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """A repository listing, filtered and sorted (cached until the data changes)."""
+        wanted = tuple(sorted((k, v) for k, v in query.items() if k not in ("page", "per_page")))
+        key = (project, api, wanted, self.version)
+        with self.lock:
+            if key not in self._listings:
+                if len(self._listings) > 64:
+                    self._listings.clear()
+                p = self.project(project)
+                items = list(p.issues.values() if api == "issues" else p.comments.values())
+                self._listings[key] = _listing(items, query, issues=api == "issues")
+            return self._listings[key]
 
     def comments_on(self, project: str, number: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -420,9 +440,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if key in query and not query[key].lstrip("-").isdigit():
                     raise ValueError(f"{key} must be a number")
             if method == "GET" and rest == ["issues"]:
-                return 200, _listing(list(p.issues.values()), query, issues=True)
+                return 200, fake.listing(project, "issues", query)
             if method == "GET" and rest == ["issues", "comments"]:
-                return 200, _listing(list(p.comments.values()), query, issues=False)
+                return 200, fake.listing(project, "comments", query)
             if method == "GET" and rest == ["issues", "events"]:
                 return 200, sorted(p.events.values(), key=lambda e: -int(e["id"]))
             if rest[:2] == ["issues", "comments"] and len(rest) == 3 and rest[2].isdigit():
@@ -436,6 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if method == "DELETE":
                     issue = p.issues.get(_number_of(p.comments[cid]["issue_url"]))
                     del p.comments[cid]
+                    fake.version += 1
                     if issue is not None:
                         issue["comments"] -= 1
                     return 204, None
@@ -454,6 +475,7 @@ class _Handler(BaseHTTPRequestHandler):
                     issue = p.issues[number]
                     names = [x["name"] for x in issue["labels"]]
                     issue["labels"] += [{"name": n} for n in labels if n not in names]
+                    fake.version += 1
                     issue["updated_at"] = iso(fake.clock())
                     return 200, issue["labels"]
         raise _NotFound
