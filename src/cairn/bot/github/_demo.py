@@ -5,6 +5,7 @@ of #N"), deterministic for a given size."""
 from __future__ import annotations
 
 import random
+import time
 
 from ._fake import FakeGitHub, Project
 
@@ -47,12 +48,15 @@ _REPHRASE = [
 ]
 
 
-def demo_project(issues: int = 40, *, comments_each: int = 2, seed: int = 7) -> Project:
-    """`issues` issues over ten topics; every fourth issue after the first ten restates
-    an earlier one and is closed as its duplicate."""
+def demo_project(
+    issues: int = 40, *, comments_each: int = 2, seed: int = 7, start: float | None = None
+) -> Project:
+    """`issues` issues over ten topics, an hour apart, the last one an hour ago (or from
+    `start`); every fourth issue after the first ten restates an earlier one and is
+    closed as its duplicate."""
     rng = random.Random(seed)
     builder = FakeGitHub()
-    t = 1_760_000_000.0
+    t = start if start is not None else time.time() - 3600 * (issues + 1)
     first_of: dict[int, int] = {}
     for n in range(1, issues + 1):
         t += 3600
