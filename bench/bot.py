@@ -213,7 +213,7 @@ def bench_related(samples: int) -> None:
 def bench_calibrate() -> None:
     print("3. calibration on the demo project's known duplicates (local embedder)")
     with tempfile.TemporaryDirectory() as tmp:
-        fake = FakeGitHub({DEMO_PROJECT: demo_project(120)})
+        fake = FakeGitHub({DEMO_PROJECT: demo_project(40)})
         fake.start()
         kv = SQLiteKV(Path(tmp) / "bot.db", durable=False)
         GitHub(GitHubClient(fake.url)).sync(kv, DEMO_PROJECT)
