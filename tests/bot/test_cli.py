@@ -22,8 +22,10 @@ def demo() -> Iterator[FakeGitHub]:
         yield fake
 
 
-def cairn(tmp_path: Path, *args: str, token: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GITHUB_TOKEN": token, "HOME": str(tmp_path), "CAIRN_RECORD": "0"}
+def cairn(
+    tmp_path: Path, *args: str, token: str = "", record: str = "0"
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GITHUB_TOKEN": token, "HOME": str(tmp_path), "CAIRN_RECORD": record}
     cmd = [sys.executable, "-m", "cairn", *args, "--config-dir", str(tmp_path / "cfg")]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -146,4 +148,38 @@ def test_a_bad_token_is_one_line(tmp_path: Path) -> None:
         )
     assert (
         result.returncode == 2 and "401" in result.stderr and "wrong-token-123" not in result.stderr
+    )
+
+
+def test_github_calls_are_recorded_like_model_calls_without_the_token(tmp_path: Path) -> None:
+    token = "ghp_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm" * 2
+    with FakeGitHub({DEMO_PROJECT: demo_project(5)}, token=token) as fake:
+        args = ("bot", "sync", DEMO_PROJECT, "--api", fake.url, "--store", str(tmp_path / "b.db"))
+        synced = cairn(tmp_path, *args, token=token, record="1")
+    assert synced.returncode == 0, synced.stderr
+    runs = cairn(tmp_path, "debug", "runs", "--json", record="1")
+    assert runs.returncode == 0, runs.stderr
+    recorded = [json.loads(line) for line in runs.stdout.splitlines()]
+    assert recorded and all(r["kind"] == "bot_job" for r in recorded)
+    shown = cairn(tmp_path, "debug", "show", recorded[0]["id"], "--json", record="1")
+    assert shown.returncode == 0, shown.stderr
+    assert '"provider":"github"' in shown.stdout.replace(" ", "") and "/repos/" in shown.stdout
+    for path in (tmp_path / "cfg").rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+
+
+def test_the_related_job_alone_with_a_dry_run(demo: FakeGitHub, tmp_path: Path) -> None:
+    store = str(tmp_path / "bot.db")
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "cairn.toml").write_text("[bot.related]\nthreshold = 0.3\n")
+    assert (
+        cairn(tmp_path, "bot", "sync", DEMO_PROJECT, "--api", demo.url, "--store", store).returncode
+        == 0
+    )
+    dry = cairn(tmp_path, "bot", "related", "--dry-run", "--store", store, "--embedder", "hash")
+    assert dry.returncode == 0, dry.stderr
+    assert "related-issue comments planned" in dry.stdout and "would post on" in dry.stdout
+    assert not any(
+        "cairn-action" in c["body"] for c in demo.projects[DEMO_PROJECT].comments.values()
     )

@@ -229,11 +229,15 @@ class ActionLog:
 
     # -- running ---------------------------------------------------------------------------
 
+    def runnable(self) -> list[Action]:
+        """The actions the next `run` would run, oldest first."""
+        return [a for a in self if a.runnable]
+
     def run(self, tracker: Tracker, *, dry_run: bool = False) -> list[Action]:
         """Run every runnable action, oldest first, one runner at a time; returns them as
         they ended. With `dry_run`, returns what would run and changes nothing."""
         if dry_run:
-            return [a for a in self if a.runnable]
+            return self.runnable()
         ran = []
         self.kv.lock(_LOCK)
         try:

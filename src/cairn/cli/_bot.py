@@ -51,7 +51,11 @@ def _github(api: str | None) -> Iterator[GitHub]:
         until = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
         print(f"cairn: waiting {seconds:.0f} s for {why} (until {until})", file=sys.stderr)
 
-    tracker = GitHub.open(api or _settings().api, on_wait=on_wait)
+    from ..llm.recorder import recorded_http
+
+    # Recorded like model calls (`cairn debug`) unless recording is switched off.
+    transport = recorded_http("github", settings().config_files())
+    tracker = GitHub.open(api or _settings().api, on_wait=on_wait, transport=transport)
     try:
         yield tracker
     finally:
@@ -131,6 +135,39 @@ def run(
             if interval is None:
                 return
             time.sleep(interval)
+
+
+@bot_app.command("related")
+@click.option("--dry-run", is_flag=True, help="Show the comments it would post; post nothing.")
+@api_option
+@store_option
+@embedder_option
+@common_options
+def related(dry_run: bool, api: str | None, store_url: str | None, embedder: str | None) -> None:
+    """Run the related-issues job alone on the mirror (no sync): issue docs, embeddings,
+    then one comment per new open issue; posted unless it needs approval or --dry-run."""
+    from ..bot import ActionLog, issue_docs, related_issues
+    from ..index import embed_docs
+
+    config = _settings()
+    with opened_store(store_url) as kv:
+        chosen, index = _embedder(kv, embedder, None, None)
+        issue_docs(kv)
+        embed_docs(kv, chosen, index)
+        planned = related_issues(
+            kv, chosen, index, config.related, approval_required="related" in config.approve
+        )
+        print(f"{planned} related-issue comments planned")
+        log = ActionLog(kv)
+        if dry_run:
+            for action in log.runnable():
+                if action.key.startswith("related:"):
+                    print(f"would post on {action.project}#{action.number}:\n{action.body}")
+            return
+        with _github(api) as tracker:
+            for action in log.run(tracker):
+                outcome = (action.result or {}).get("url", action.error or "")
+                print(f"{action.id}  {action.state}  {outcome}")
 
 
 @bot_app.command("search")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ... import lazy
 from ._active import ActiveRun, ActiveStep, current_run_id
@@ -120,6 +120,15 @@ def record(
     return recorder.wrap(model, kind=kind)
 
 
+def recorded_http(provider: str, files: ConfigFiles, *, kind: str = "bot_job") -> Any:
+    """A recording `httpx2` transport for a client that is not a model (the bot's GitHub
+    client), or None when recording is switched off by the same settings as model calls."""
+    settings = load_settings(files)
+    if not settings.record:
+        return None
+    return shared_recorder(settings).http_transport(provider, kind=kind)
+
+
 def open_recorded(
     spec: str | None,
     config: LLMConfig,
@@ -170,6 +179,7 @@ __all__ = [
     "open_recorded",
     "open_recorder",
     "record",
+    "recorded_http",
     "render_run",
     "render_runs_table",
     "shared_recorder",
