@@ -134,3 +134,30 @@ def test_with_the_bot_a_delivery_brings_the_related_comment_within_seconds(
             )
 
         assert wait_until(commented, timeout=60)
+
+
+def test_the_action_log_over_http_needs_the_token_and_records_the_decider(
+    make_served: Callable[..., Served], tmp_path: Path
+) -> None:
+    from cairn.bot import ActionLog
+
+    store = tmp_path / "bot.db"
+    kv = SQLiteKV(store)
+    log = ActionLog(kv)
+    a = log.add("post_comment", "k1", project="o/r", number=1, body="x", approval_required=True)
+    b = log.add("post_comment", "k2", project="o/r", number=2, body="y", approval_required=True)
+    kv.close()
+    served = make_served(store=str(store))
+    with served.http(token=None) as anonymous:
+        assert anonymous.get("/v1/bot/actions").status_code == 401
+    with served.http() as http:
+        listed = http.get("/v1/bot/actions", params={"state": "pending"}).json()
+        assert [x["id"] for x in listed] == [a.id, b.id]
+        assert http.post(f"/v1/bot/actions/{a.id}/approve", json={}).status_code == 422
+        approved = http.post(f"/v1/bot/actions/{a.id[:20]}/approve", json={"who": "alice"})
+        assert approved.status_code == 200 and approved.json()["state"] == "approved"
+        assert approved.json()["decisions"][0]["who"] == "alice"
+        denied = http.post(f"/v1/bot/actions/{b.id}/deny", json={"who": "bob"}).json()
+        assert denied["state"] == "denied"
+        assert http.get("/v1/bot/actions/nope").status_code == 404
+        assert http.get(f"/v1/bot/actions/{b.id}").json()["decisions"][0]["who"] == "bob"
