@@ -389,7 +389,37 @@ def actions_rerun(action_id: str, store_url: str | None) -> None:
 # -- offline ---------------------------------------------------------------------------------
 
 
+@bot_app.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@store_option
+@common_options
+def load_cmd(file: str, store_url: str | None) -> None:
+    """Load issue histories in the text format of `rsc.io/github/issue` into the mirror
+    (fixtures and demos; no network)."""
+    from pathlib import Path
+
+    from ..bot.github import load_txt, mirror_projects
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: cannot read: {exc}") from None
+    projects = load_txt(text)
+    with opened_store(store_url) as kv:
+        changed = mirror_projects(kv, projects)
+    issues = sum(len(p.issues) for p in projects.values())
+    print(f"{file}: {issues} issues of {', '.join(sorted(projects))}; {changed} records changed")
+
+
 @bot_app.command("fake-github")
+@click.option(
+    "--txt",
+    "txt_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Serve these issue histories (rsc.io/github/issue text).",
+)
 @click.option("--port", type=Count(0, 65535), default=0, help="Default: a free port.")
 @click.option(
     "--demo",
@@ -399,12 +429,17 @@ def actions_rerun(action_id: str, store_url: str | None) -> None:
     help="Issues of a synthetic demo project cairn-demo/runbooks.",
 )
 @common_options
-def fake_github(port: int, demo: int) -> None:
+def fake_github(txt_files: tuple[str, ...], port: int, demo: int) -> None:
     """Serve a fake GitHub on 127.0.0.1 (the real REST API, no network), to try the bot
     offline: `cairn bot sync cairn-demo/runbooks --api URL`."""
-    from ..bot.github import FakeGitHub, demo_project
+    from pathlib import Path
 
-    fake = FakeGitHub({"cairn-demo/runbooks": demo_project(demo)})
+    from ..bot.github import FakeGitHub, demo_project, load_txt
+
+    projects = {"cairn-demo/runbooks": demo_project(demo)} if demo else {}
+    for file in txt_files:
+        projects.update(load_txt(Path(file).read_text(encoding="utf-8")))
+    fake = FakeGitHub(projects)
     url = fake.start(port)
     print(f"fake GitHub at {url} (Ctrl-C stops it)", flush=True)
     try:

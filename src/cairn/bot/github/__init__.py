@@ -23,8 +23,11 @@ _LAZY: dict[str, str] = {
     "GitHubClient": "._client",
     "Project": "._fake",
     "Seen": "._fake",
+    "TxtFormatError": "._txt",
     "demo_project": "._demo",
     "github_token": "._client",
+    "load_txt": "._txt",
+    "mirror_projects": "._sync",
 }
 
 __all__ = [*_LAZY]

@@ -201,7 +201,13 @@ class FakeGitHub:
             return comment
 
     def add_event(
-        self, project: str, number: int, event: str, *, actor: str = "someone"
+        self,
+        project: str,
+        number: int,
+        event: str,
+        *,
+        actor: str = "someone",
+        created_at: float | None = None,
     ) -> dict[str, Any]:
         with self.lock:
             self.version += 1
@@ -211,7 +217,7 @@ class FakeGitHub:
                 "id": eid,
                 "event": event,
                 "actor": {"login": actor},
-                "created_at": iso(self.clock()),
+                "created_at": iso(created_at if created_at is not None else self.clock()),
                 "issue": {"number": number, "url": f"{self.url}/repos/{project}/issues/{number}"},
             }
             p.events[eid] = record

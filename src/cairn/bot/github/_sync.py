@@ -262,3 +262,22 @@ class GitHub:
         what = f"comment {comment_id} of {project}"
         page = self.client.request("PATCH", url, json={"body": body}, what=what)
         return self._posted(page.data)
+
+
+def mirror_projects(kv: KV, projects: dict[str, Any]) -> int:
+    """Write projects' issues, comments and events (GitHub JSON, e.g. from `load_txt`)
+    into the mirror as a sync would; returns how many records changed."""
+    collection = mirror(kv)
+    changed = []
+    for name, project in projects.items():
+        records = (
+            _records(name, ISSUES, list(project.issues.values()))
+            + _records(name, COMMENTS, list(project.comments.values()))
+            + _records(name, EVENTS, list(project.events.values()))
+        )
+        for key, value in records:
+            entry = collection.get(key)
+            if entry is None or entry.value != value:
+                changed.append((key, value))
+    collection.set_many(changed)
+    return len(changed)
