@@ -429,14 +429,15 @@ def load_cmd(file: str, store_url: str | None) -> None:
     help="Issues of a synthetic demo project cairn-demo/runbooks.",
 )
 @common_options
-def fake_github(txt_files: tuple[str, ...], port: int, demo: int) -> None:
+def fake_github(traces: tuple[str, ...], txt_files: tuple[str, ...], port: int, demo: int) -> None:
     """Serve a fake GitHub on 127.0.0.1 (the real REST API, no network), to try the bot
     offline: `cairn bot sync cairn-demo/runbooks --api URL`."""
     from pathlib import Path
 
-    from ..bot.github import FakeGitHub, demo_project, load_txt
+    from ..bot.github import FakeGitHub, demo_project, load_txt, projects_from_traces
 
-    projects = {"cairn-demo/runbooks": demo_project(demo)} if demo else {}
+    projects = {"cairn-demo/runbooks": demo_project(demo)} if demo and not traces else {}
+    projects.update(projects_from_traces([Path(t) for t in traces]))
     for file in txt_files:
         projects.update(load_txt(Path(file).read_text(encoding="utf-8")))
     fake = FakeGitHub(projects)

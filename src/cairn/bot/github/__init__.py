@@ -23,10 +23,13 @@ _LAZY: dict[str, str] = {
     "GitHubClient": "._client",
     "Project": "._fake",
     "Seen": "._fake",
+    "TraceError": "._httprr",
     "TxtFormatError": "._txt",
     "demo_project": "._demo",
     "github_token": "._client",
     "load_txt": "._txt",
+    "projects_from_traces": "._httprr",
+    "read_trace": "._httprr",
     "mirror_projects": "._sync",
 }
 
