@@ -59,6 +59,8 @@ def test_sync_run_and_the_action_log(demo: FakeGitHub, tmp_path: Path) -> None:
     assert not any(
         action_marker("") in c["body"] for c in demo.projects[DEMO_PROJECT].comments.values()
     )
+    # and nothing changed here either: no action was logged
+    assert cairn(tmp_path, "bot", "actions", "list", "--store", store).stdout == ""
 
     ran = cairn(tmp_path, "bot", "run", "--store", store, "--embedder", "hash")
     assert ran.returncode == 0, ran.stderr
@@ -183,3 +185,4 @@ def test_the_related_job_alone_with_a_dry_run(demo: FakeGitHub, tmp_path: Path) 
     assert not any(
         "cairn-action" in c["body"] for c in demo.projects[DEMO_PROJECT].comments.values()
     )
+    assert cairn(tmp_path, "bot", "actions", "list", "--store", store).stdout == ""

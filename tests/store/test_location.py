@@ -46,3 +46,17 @@ def test_open_store_opens_what_the_location_says(tmp_path: Path) -> None:
     memory = open_store("memory:")
     assert isinstance(memory, MemoryKV)
     memory.close()
+
+
+def test_a_snapshot_is_a_copy_whose_writes_stay_in_it(tmp_path: Path) -> None:
+    from cairn.store import SQLiteKV, snapshot
+
+    kv = SQLiteKV(tmp_path / "s.db")
+    kv.set(b"a", b"1")
+    kv.set(b"\xff\xfe", b"2")
+    copy = snapshot(kv)
+    assert copy.get(b"a") == b"1" and copy.get(b"\xff\xfe") == b"2"
+    copy.set(b"a", b"changed")
+    copy.delete(b"\xff\xfe")
+    assert kv.get(b"a") == b"1" and kv.get(b"\xff\xfe") == b"2"
+    kv.close()

@@ -95,7 +95,11 @@ def sync(projects: tuple[str, ...], api: str | None, store_url: str | None) -> N
 @bot_app.command("run")
 @click.argument("projects", nargs=-1)
 @click.option("--every", metavar="DURATION", help="Run again every DURATION (e.g. 2m).")
-@click.option("--dry-run", is_flag=True, help="Sync and plan, show the actions, post nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what a pass would do (every action's diff); change nothing, here or on GitHub.",
+)
 @api_option
 @store_option
 @embedder_option
@@ -111,10 +115,13 @@ def run(
     """Run the bot: sync, then the jobs (issue docs, embeddings, related issues), then
     the actions that need no approval or were approved."""
     from ..bot import ActionLog, bot_pipeline, parse_duration
+    from ..store import snapshot
 
     names = _projects(projects)
     interval = parse_duration(every) if every else None
-    with opened_store(store_url) as kv, _github(api) as tracker:
+    with opened_store(store_url) as real, _github(api) as tracker:
+        # A dry run works on a copy of the store: it syncs and plans, and changes nothing.
+        kv = snapshot(real) if dry_run else real
         chosen, index = _embedder(kv, embedder, None, None)
         pipeline = bot_pipeline(kv, tracker, chosen, index, _settings(), names, act=not dry_run)
         while True:
@@ -148,9 +155,11 @@ def related(dry_run: bool, api: str | None, store_url: str | None, embedder: str
     then one comment per new open issue; posted unless it needs approval or --dry-run."""
     from ..bot import ActionLog, issue_docs, related_issues
     from ..index import embed_docs
+    from ..store import snapshot
 
     config = _settings()
-    with opened_store(store_url) as kv:
+    with opened_store(store_url) as real:
+        kv = snapshot(real) if dry_run else real  # a dry run changes nothing
         chosen, index = _embedder(kv, embedder, None, None)
         issue_docs(kv)
         embed_docs(kv, chosen, index)

@@ -52,6 +52,18 @@ class StoreLocation:
         return not self.is_file or os.path.exists(self.target)
 
 
+def snapshot(kv: KV) -> MemoryKV:
+    """A copy of everything in `kv`, in memory: what a dry run works on, so that it
+    changes nothing in the real store (its cost is one full scan)."""
+    copy = MemoryKV()
+    batch = copy.batch()
+    for key, value in kv.scan(b"", b"\xff" * 64):
+        batch.set(key, value)
+        batch.maybe_apply()
+    batch.apply()
+    return copy
+
+
 def store_location(
     url: str | os.PathLike[str] | None = None, *, config_dir: Path | None = None
 ) -> StoreLocation:
@@ -112,5 +124,6 @@ __all__ = [
     "default_config_dir",
     "fences_of",
     "open_store",
+    "snapshot",
     "store_location",
 ]
