@@ -56,3 +56,46 @@ def test_a_damaged_trace_is_one_error(tmp_path: Path, data: bytes, message: str)
     path.write_bytes(data)
     with pytest.raises(TraceError, match=message):
         read_trace(path)
+
+
+def test_a_recorded_sync_replays_offline_and_holds_no_credentials(tmp_path: Path) -> None:
+    """`cairn bot sync --record TRACE`, then `fake-github --from TRACE`: the same mirror,
+    and the trace has no Authorization header and no token."""
+    import os
+    import subprocess
+    import sys
+
+    from cairn.bot.github import DEMO_PROJECT, demo_project
+
+    token = "ghp_" + "Rr8Tt7Yy6Uu5Ii4Oo3Pp" * 2
+    env = {**os.environ, "GITHUB_TOKEN": token, "HOME": str(tmp_path), "CAIRN_RECORD": "0"}
+    rec = tmp_path / "sync.httprr"
+    with FakeGitHub({DEMO_PROJECT: demo_project(8)}, token=token) as fake:
+        cmd = [
+            sys.executable,
+            "-m",
+            "cairn",
+            "bot",
+            "sync",
+            DEMO_PROJECT,
+            "--api",
+            fake.url,
+            "--record",
+            str(rec),
+            "--store",
+            str(tmp_path / "live.db"),
+            "--config-dir",
+            str(tmp_path / "cfg"),
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = rec.read_bytes()
+    assert data.startswith(b"httprr trace v1\n")
+    assert b"authorization:" not in data.lower() and token.encode() not in data
+    replayed = projects_from_traces([rec])
+    kv = SQLiteKV(tmp_path / "replayed.db")
+    with FakeGitHub(replayed) as fake:
+        GitHub(GitHubClient(fake.url)).sync(kv, DEMO_PROJECT)
+    live = SQLiteKV(tmp_path / "live.db")
+    keys = lambda store: sorted(e.key for e in mirror(store).scan())  # noqa: E731
+    assert keys(kv) == keys(live) and len(keys(kv)) > 8

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -44,7 +45,7 @@ def _settings() -> BotSettings:
 
 
 @contextmanager
-def _github(api: str | None) -> Iterator[GitHub]:
+def _github(api: str | None, record: str | None = None) -> Iterator[GitHub]:
     from ..bot.github import GitHub
 
     def on_wait(why: str, seconds: float) -> None:
@@ -55,6 +56,12 @@ def _github(api: str | None) -> Iterator[GitHub]:
 
     # Recorded like model calls (`cairn debug`) unless recording is switched off.
     transport = recorded_http("github", settings().config_files())
+    if record is not None:  # also an httprr trace, for replay with fake-github --from
+        import httpx2
+
+        from ..bot.github import TraceWriter
+
+        transport = TraceWriter(transport or httpx2.HTTPTransport(), Path(record))
     tracker = GitHub.open(api or _settings().api, on_wait=on_wait, transport=transport)
     try:
         yield tracker
@@ -73,14 +80,17 @@ def _projects(given: tuple[str, ...]) -> list[str]:
 
 @bot_app.command("sync")
 @click.argument("projects", nargs=-1)
+@click.option("--record", metavar="TRACE", help="Also write the traffic to an httprr trace.")
 @api_option
 @store_option
 @common_options
-def sync(projects: tuple[str, ...], api: str | None, store_url: str | None) -> None:
+def sync(
+    projects: tuple[str, ...], record: str | None, api: str | None, store_url: str | None
+) -> None:
     """Mirror the issues, comments and events of OWNER/REPO… into the store
     (incremental: only what changed since the last sync is fetched)."""
     names = _projects(projects)
-    with opened_store(store_url) as kv, _github(api) as tracker, spinner("syncing") as say:
+    with opened_store(store_url) as kv, _github(api, record) as tracker, spinner("syncing") as say:
         for project in names:
             say(f"syncing {project}")
             tracker.progress = lambda what, n: say(f"syncing {what}: {n} records")
@@ -261,7 +271,6 @@ def calibrate_cmd(save: bool, store_url: str | None, embedder: str | None) -> No
 @common_options
 def fix_cmd(text_file: object, rules_file: str | None, diff: bool) -> None:
     """Print what the comment-fixing rules make of a text (a rule tester: no tracker)."""
-    from pathlib import Path
 
     from ..bot import ConfigError, fix_text, load_rules, unified_diff
     from ..config import ConfigFileError, read_toml
@@ -405,7 +414,6 @@ def actions_rerun(action_id: str, store_url: str | None) -> None:
 def load_cmd(file: str, store_url: str | None) -> None:
     """Load issue histories in the text format of `rsc.io/github/issue` into the mirror
     (fixtures and demos; no network)."""
-    from pathlib import Path
 
     from ..bot.github import load_txt, mirror_projects
 
@@ -441,7 +449,6 @@ def load_cmd(file: str, store_url: str | None) -> None:
 def fake_github(traces: tuple[str, ...], txt_files: tuple[str, ...], port: int, demo: int) -> None:
     """Serve a fake GitHub on 127.0.0.1 (the real REST API, no network), to try the bot
     offline: `cairn bot sync cairn-demo/runbooks --api URL`."""
-    from pathlib import Path
 
     from ..bot.github import FakeGitHub, demo_project, load_txt, projects_from_traces
 

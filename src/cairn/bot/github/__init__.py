@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "Project": "._fake",
     "Seen": "._fake",
     "TraceError": "._httprr",
+    "TraceWriter": "._httprr",
     "TxtFormatError": "._txt",
     "demo_project": "._demo",
     "github_token": "._client",

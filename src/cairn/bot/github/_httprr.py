@@ -10,16 +10,22 @@ it (status line, headers, blank line, body — possibly chunked, possibly gzip-e
 JSON of GitHub API answers (lists and single objects, the project taken from the
 request's path), the newest version of each record winning; the fake GitHub then answers
 any well-formed request for them, however differently Cairn asks than Gaby did.
+
+`TraceWriter` records Cairn's own traffic in the same format (`cairn bot sync --record
+TRACE`), without credentials and redacted, so a sync can be replayed offline.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx2
 
 from .._errors import BotError
 from ._fake import Project
@@ -148,3 +154,61 @@ def _newest(table: dict[int, dict[str, Any]], key: int, item: dict[str, Any]) ->
     old = table.get(key)
     if old is None or str(item.get("updated_at") or "") >= str(old.get("updated_at") or ""):
         table[key] = item
+
+
+_DROPPED = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+
+
+class TraceWriter(httpx2.BaseTransport):
+    """A transport that records every exchange into an httprr v1 trace at `path`, which
+    `projects_from_traces` (and Gaby's own replayer) can read back: credentials headers
+    are dropped and every other header and body passes the redaction choke point, so a
+    trace can be shared. Appends are flushed and fsynced per exchange."""
+
+    def __init__(self, inner: httpx2.BaseTransport, path: Path) -> None:
+        from ...privacy import private_file
+
+        self._inner = inner
+        self._path = Path(path)
+        new = not self._path.exists()
+        self._file = open(self._path, "ab")  # noqa: SIM115 (closed in close())
+        if new:
+            private_file(self._path)
+            self._file.write(HEADER)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        from ...privacy import redact
+
+        response = self._inner.handle_request(request)
+        body = response.read()
+        target = redact(str(request.url))
+        head = [f"{request.method} {target} HTTP/1.1"]
+        head += [
+            f"{k}: {redact(v)}" for k, v in request.headers.items() if k.lower() not in _DROPPED
+        ]
+        raw_request = ("\n".join(head) + "\n\n").encode() + request.content
+        lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
+        lines += [
+            f"{k}: {redact(v)}"
+            for k, v in response.headers.items()
+            if k.lower() not in _DROPPED | {"content-encoding", "transfer-encoding"}
+        ]
+        raw_response = ("\n".join(lines) + "\n\n").encode() + redact(
+            body.decode("utf-8", "replace")
+        ).encode()
+        self._file.write(
+            f"{len(raw_request)} {len(raw_response)}\n".encode() + raw_request + raw_response
+        )
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        # The body is decoded now: the headers must not ask the client to decode it again.
+        kept = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")
+        ]
+        return httpx2.Response(response.status_code, headers=kept, content=body, request=request)
+
+    def close(self) -> None:
+        self._file.close()
+        self._inner.close()
