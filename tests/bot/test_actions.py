@@ -154,3 +154,15 @@ def test_killed_at_every_point_no_post_is_doubled_and_none_is_lost(
     actions, duplicates, lost, kills, recovered = crash_trials(fake, tmp_path, 12, seed=7)
     assert (actions, duplicates, lost) == (12, 0, 0)
     assert kills >= 12 and recovered >= 1  # the kills landed, also after a post went out
+
+
+def test_a_label_action_adds_labels_once(fake: FakeGitHub, kv: SQLiteKV) -> None:
+    log = ActionLog(kv)
+    a = log.add("add_labels", "label:1", project=PROJECT, number=1, body="needs-triage, bug")
+    (done,) = log.run(github(fake))
+    assert done.state == "done" and done.result == {"labels": ["needs-triage", "bug"]}
+    assert [x["name"] for x in fake.projects[PROJECT].issues[1]["labels"]] == [
+        "needs-triage",
+        "bug",
+    ]
+    assert log.get(a.id).state == "done" and log.run(github(fake)) == []

@@ -39,6 +39,9 @@ class ListTracker:
     def edit_comment(self, project: str, comment_id: int, body: str) -> Posted:
         raise NotImplementedError
 
+    def add_labels(self, project: str, number: int, labels: list[str]) -> list[str]:
+        raise NotImplementedError
+
 
 class Count:
     def __init__(self, name: str, fail: bool = False) -> None:

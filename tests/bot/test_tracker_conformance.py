@@ -72,3 +72,9 @@ def test_a_missing_comment_is_none_and_a_missing_project_an_auth_error(
     assert t.comment(project, 999_999_999) is None
     with pytest.raises(TrackerAuthError):
         t.sync(SQLiteKV(tmp_path / "x.db"), "nobody/nothing")
+
+
+def test_adding_labels_is_idempotent(tracker: tuple[Tracker, FakeGitHub, str]) -> None:
+    t, _, project = tracker
+    assert "triage" in t.add_labels(project, 1, ["triage"])
+    assert t.add_labels(project, 1, ["triage"]).count("triage") == 1

@@ -2,7 +2,8 @@
 first recorded as an action, approved by a person when its job needs approval, then run
 — exactly once.
 
-An action holds its kind, its key (logged once per key: a job that plans the same
+An action (post a comment, edit one, add labels: `body` is then the comma-separated
+labels) holds its kind, its key (logged once per key: a job that plans the same
 action again changes nothing), the exact request it will make, a human-readable diff,
 when it was created, whether it needs approval, the decisions taken on it (who, when,
 approve or deny), and once run: when, the result (the comment's id and URL) or the
@@ -50,7 +51,7 @@ KIND = "bot.action"
 _BY_KEY = "bot.action.key"
 _LOCK = "bot.actions"
 CRASH_POINTS = ("before-start", "after-start", "after-request", "after-done")
-Kind = Literal["post_comment", "edit_comment"]
+Kind = Literal["post_comment", "edit_comment", "add_labels"]
 State = Literal["pending", "approved", "denied", "done", "failed", "stale"]
 
 
@@ -273,6 +274,9 @@ class ActionLog:
         return action
 
     def _perform(self, tracker: Tracker, action: Action) -> dict[str, Any]:
+        if action.kind == "add_labels":  # idempotent on the tracker: no marker needed
+            labels = [x.strip() for x in action.body.split(",") if x.strip()]
+            return {"labels": tracker.add_labels(action.project, action.number, labels)}
         body = marked(action.body, action.id)
         if action.kind == "post_comment":
             posted = tracker.post_comment(action.project, action.number, body)
@@ -291,7 +295,10 @@ class ActionLog:
 
 
 def _find_marker(tracker: Tracker, action: Action) -> Posted | None:
-    """The tracker's copy of what `action` wrote, if it got there."""
+    """The tracker's copy of what `action` wrote, if it got there (labels: None, since
+    adding them again changes nothing)."""
+    if action.kind == "add_labels":
+        return None
     mark = marker(action.id)
     if action.kind == "post_comment":
         return next(

@@ -89,6 +89,10 @@ class Tracker(Protocol):
         """Replace a comment's body."""
         ...
 
+    def add_labels(self, project: str, number: int, labels: list[str]) -> list[str]:
+        """Add labels to an issue (idempotent); returns the issue's labels now."""
+        ...
+
 
 def raw(value: bytes) -> dict[str, Any]:
     """A mirrored record's JSON."""

@@ -263,6 +263,13 @@ class GitHub:
         page = self.client.request("PATCH", url, json={"body": body}, what=what)
         return self._posted(page.data)
 
+    def add_labels(self, project: str, number: int, labels: list[str]) -> list[str]:
+        url = self.client.url(f"repos/{project}/issues/{number}/labels")
+        page = self.client.request("POST", url, json={"labels": labels}, what=f"{project}#{number}")
+        if not isinstance(page.data, list):
+            raise TrackerError(f"GitHub's labels of {project}#{number} are not a list")
+        return [str(x.get("name")) for x in page.data if isinstance(x, dict)]
+
 
 def mirror_projects(kv: KV, projects: dict[str, Any]) -> int:
     """Write projects' issues, comments and events (GitHub JSON, e.g. from `load_txt`)
