@@ -186,3 +186,40 @@ def test_a_sync_killed_at_any_point_resumes_with_nothing_doubled_or_lost(
         finally:
             kv.close()
     assert kills >= 10  # the kills did land, at random points of the syncs
+
+
+def test_the_token_comes_from_the_environment_or_netrc_and_is_registered_as_secret(
+    tmp_path: Path,
+) -> None:
+    from cairn.bot.github import github_token
+    from cairn.privacy import redact
+
+    assert github_token({"GITHUB_TOKEN": "from-env-123456789"}) == "from-env-123456789"
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.github.com login me password ghp_fromnetrc0123456789\n")
+    netrc.chmod(0o600)
+    token = github_token({}, str(netrc))
+    assert token == "ghp_fromnetrc0123456789"
+    assert token not in redact(f"the token is {token}")
+    assert github_token({}, str(tmp_path / "none")) is None
+
+
+def test_losing_the_network_is_one_line_and_keeps_what_was_synced(
+    fake: FakeGitHub, kv: SQLiteKV
+) -> None:
+    gh = tracker(fake, 5, max_tries=2)
+    gh.sync(kv, PROJECT)
+    before = mirrored(kv)
+    url = fake.url
+    fake.stop()
+    gh = GitHub(GitHubClient(url, sleep=lambda s: None, max_tries=2), per_page=5)
+    with pytest.raises(TrackerError, match="cannot reach GitHub"):
+        gh.sync(kv, PROJECT)
+    assert mirrored(kv) == before
+
+
+def test_a_one_megabyte_comment_is_mirrored_whole(fake: FakeGitHub, kv: SQLiteKV) -> None:
+    big = "x" * (1 << 20)
+    fake.add_comment(PROJECT, 1, body=big, created_at=1_900_000_000.0)
+    tracker(fake).sync(kv, PROJECT)
+    assert any(v.get("body") == big for v in mirrored(kv).values())
