@@ -25,6 +25,11 @@ _GABY = [
         None,
     ),
     (
+        [autolink(r"\bCL (\d+)\b", "https://go.dev/cl/$1")],
+        "see [CL 5][r] and [CL 6][]\n\n[r]: https://x/\n",
+        None,
+    ),
+    (
         [replace_text(r"cancelled", "canceled")],
         "It was cancelled.\n\n```\ncancelled()\n```\n<!-- cancelled -->\n",
         "It was canceled.\n\n```\ncancelled()\n```\n<!-- cancelled -->\n",

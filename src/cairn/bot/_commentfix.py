@@ -38,6 +38,7 @@ _INLINE = re.compile(
     r"|(?P<auto><(?P<autourl>[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>]*)>)"
     r"|(?P<html></?[A-Za-z][^<>\n]*>|<!--.*?-->)"
     r"|(?P<link>\[(?P<linktext>[^\[\]\n]*)\]\((?P<target>[^()\s]+)(?P<title>\s+\"[^\"\n]*\")?\))"
+    r"|(?P<ref>\[(?P<reftext>[^\[\]\n]*)\]\[[^\[\]\n]*\])"  # [text][ref], [text][]
     r"|(?P<bare>https?://[^\s<>()\[\]`]+[^\s<>()\[\]`.,;:!?'\"])",
     re.DOTALL,
 )
@@ -162,6 +163,10 @@ def _inline(text: str, start: int, end: int) -> Iterator[_Piece]:
             yield _Piece(m.end("linktext"), m.start("target"), "frozen")
             yield _Piece(m.start("target"), m.end("target"), "url")
             yield _Piece(m.end("target"), m.end(), "frozen")
+        elif m.group("ref") is not None:  # a reference link: its text is a link's text
+            yield _Piece(m.start(), m.start("reftext"), "frozen")
+            yield _Piece(m.start("reftext"), m.end("reftext"), "linktext")
+            yield _Piece(m.end("reftext"), m.end(), "frozen")
         elif m.group("bare"):
             yield _Piece(m.start(), m.end(), "url")
         else:
