@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from cairn.bot import (
@@ -116,3 +117,26 @@ def test_calibration_reports_every_threshold_and_stores_the_chosen_one(world) ->
     assert threshold_for(kv, embedder.name, RelatedSettings()) == result.chosen.threshold
     with pytest.raises(CalibrationError):
         threshold_for(kv, "another-model", RelatedSettings())
+
+
+def test_a_marked_as_duplicate_event_is_a_known_duplicate(tmp_path: Path) -> None:
+    from cairn.bot import EVENTS, ISSUES, mirror, mirror_key
+
+    kv = SQLiteKV(tmp_path / "bot.db")
+    issues = [
+        (1, "open", {}),
+        (2, "closed", {"event": "marked_as_duplicate", "canonical": {"number": 1}}),
+        (3, "closed", {"event": "closed"}),
+        (4, "open", {"event": "marked_as_duplicate", "canonical": {"number": 1}}),
+    ]
+    items = []
+    for n, state, event in issues:
+        items.append((mirror_key(P, n, ISSUES, n), orjson.dumps({"number": n, "state": state})))
+        if event:
+            items.append(
+                (mirror_key(P, n, EVENTS, 100 + n), orjson.dumps({"id": 100 + n, **event}))
+            )
+    mirror(kv).set_many(items)
+    # 3 was closed without a duplicate; 4 is marked but still open (not a known duplicate)
+    assert duplicate_pairs(kv) == [(P, 2, 1)]
+    kv.close()

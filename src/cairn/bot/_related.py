@@ -10,7 +10,8 @@
   (Issues, Documentation), titles escaped, closed issues marked — as an action in the
   action log (posted when the log runs; approved first if the job needs approval).
 - `calibrate`: the threshold is the embedding model's, not a constant. Pairs of known
-  duplicates in the mirror (an issue closed with "Duplicate of #N") give precision and
+  duplicates in the mirror (an issue closed with "Duplicate of #N", or marked as a
+  duplicate by a `marked_as_duplicate` event naming its canonical issue) give precision and
   recall per threshold; the chosen one is stored with the model's name, and the job
   refuses to run for a model that has none (unless `[bot.related] threshold` is set).
 
@@ -35,7 +36,7 @@ from ..store.timed import Collection, Consumer
 from ._actions import ActionLog
 from ._config import RelatedSettings
 from ._errors import BotError
-from ._tracker import COMMENTS, ISSUES, MIRROR_KIND, mirror, parse_mirror_key, raw
+from ._tracker import COMMENTS, EVENTS, ISSUES, MIRROR_KIND, mirror, parse_mirror_key, raw
 
 _CALIBRATION = "bot.calibration"
 _DUPLICATE = re.compile(r"(?i)\b(?:duplicate|dup|dupe)\s+of\s+#(\d+)\b")
@@ -293,16 +294,29 @@ def duplicate_pairs(kv: KV) -> list[tuple[str, int, int]]:
     pairs = []
     for entry in mirror(kv).scan():
         project, number, api, _ = parse_mirror_key(entry.key)
-        if api != COMMENTS and api != ISSUES:
-            continue
-        body = str(raw(entry.value).get("body") or "")
-        found = _DUPLICATE.search(body)
-        if found is None or int(found.group(1)) == number:
+        target = _duplicate_target(api, raw(entry.value))
+        if target is None or target == number:
             continue
         issue = _issue(kv, project, number)
         if issue is not None and issue.get("state") == "closed":
-            pairs.append((project, number, int(found.group(1))))
+            pairs.append((project, number, target))
     return sorted(set(pairs))
+
+
+def _duplicate_target(api: str, record: dict[str, Any]) -> int | None:
+    """The issue a mirrored record says its issue duplicates: a comment (or body)
+    "Duplicate of #N", or a `marked_as_duplicate` event naming its canonical issue (as
+    GitHub's timeline/GraphQL give it: `canonical.number`); None otherwise."""
+    if api == EVENTS:
+        if record.get("event") != "marked_as_duplicate":
+            return None
+        canonical = record.get("canonical") or record.get("canonical_issue")
+        number = canonical.get("number") if isinstance(canonical, dict) else None
+        return number if isinstance(number, int) else None
+    if api not in (COMMENTS, ISSUES):
+        return None
+    found = _DUPLICATE.search(str(record.get("body") or ""))
+    return None if found is None else int(found.group(1))
 
 
 def calibrate(kv: KV, embedder: Embedder, index: VectorIndex, *, k: int = 10) -> Calibration:
