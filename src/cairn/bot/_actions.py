@@ -21,7 +21,7 @@ fetched again right before the edit, and the action is skipped (`stale`) if the 
 changed since. A target that was deleted fails the action with a clear error; it is not
 retried forever (`rerun` tries again when a person asks).
 
-Crash points, for tests and `bench/bot_actions.py` only: when `CAIRN_BOT_CRASH_AT` names
+Crash points, for tests and `bench/bot.py --only crash` only: when `CAIRN_BOT_CRASH_AT` names
 one of `CRASH_POINTS`, the runner kills its own process (SIGKILL) at that point.
 
 Layout (keys encoded with `ordered`):
