@@ -40,13 +40,7 @@ def read_toml(path: Path) -> dict[str, Any] | None:
 def read_table(path: Path, name: str) -> dict[str, Any] | None:
     """The `[name]` table of the file at `path`: None when the file does not exist, {}
     when it has no such table."""
-    data = read_toml(path)
-    if data is None:
-        return None
-    table = data.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigFileError(f"{path}: [{name}] must be a table")
-    return table
+    return _table_of(read_toml(path), path, name)
 
 
 def _table_of(data: dict[str, Any] | None, path: Path | None, name: str) -> dict[str, Any] | None:

@@ -36,7 +36,16 @@ from ..store.timed import Collection, Consumer
 from ._actions import ActionLog
 from ._config import RelatedSettings
 from ._errors import BotError
-from ._tracker import COMMENTS, EVENTS, ISSUES, MIRROR_KIND, mirror, parse_mirror_key, raw
+from ._tracker import (
+    COMMENTS,
+    EVENTS,
+    ISSUES,
+    MIRROR_KIND,
+    mirror,
+    mirror_key,
+    parse_mirror_key,
+    raw,
+)
 
 _CALIBRATION = "bot.calibration"
 _DUPLICATE = re.compile(r"(?i)\b(?:duplicate|dup|dupe)\s+of\s+#(\d+)\b")
@@ -114,8 +123,6 @@ class Related:
 
 
 def _issue(kv: KV, project: str, number: int) -> dict[str, Any] | None:
-    from ._tracker import mirror_key
-
     entry = mirror(kv).get(mirror_key(project, number, ISSUES, number))
     return None if entry is None else raw(entry.value)
 

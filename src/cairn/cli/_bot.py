@@ -355,28 +355,35 @@ def _decider(given: str | None) -> str:
     return given or getpass.getuser()
 
 
+def _decide(action_id: str, who: str | None, store_url: str | None, approve: bool) -> None:
+    with _log(store_url) as log:
+        a = log.decide(log.resolve(action_id).id, _decider(who), approve=approve)
+        print(f"{a.id}: {'approved' if approve else 'denied'} by {a.decisions[-1].who}")
+
+
+decider_option = click.option(
+    "--as", "who", metavar="NAME", help="Who decides (default: your user name)."
+)
+
+
 @actions_app.command("approve")
 @click.argument("action_id")
-@click.option("--as", "who", metavar="NAME", help="Who decides (default: your user name).")
+@decider_option
 @store_option
 @common_options
 def actions_approve(action_id: str, who: str | None, store_url: str | None) -> None:
     """Approve an action (it runs at the next `run`)."""
-    with _log(store_url) as log:
-        a = log.decide(log.resolve(action_id).id, _decider(who), approve=True)
-        print(f"{a.id}: approved by {a.decisions[-1].who}")
+    _decide(action_id, who, store_url, approve=True)
 
 
 @actions_app.command("deny")
 @click.argument("action_id")
-@click.option("--as", "who", metavar="NAME", help="Who decides (default: your user name).")
+@decider_option
 @store_option
 @common_options
 def actions_deny(action_id: str, who: str | None, store_url: str | None) -> None:
     """Deny an action (it never runs)."""
-    with _log(store_url) as log:
-        a = log.decide(log.resolve(action_id).id, _decider(who), approve=False)
-        print(f"{a.id}: denied by {a.decisions[-1].who}")
+    _decide(action_id, who, store_url, approve=False)
 
 
 @actions_app.command("run")

@@ -29,7 +29,7 @@ from ._errors import ApiError
 from ._state import ServerState
 
 if TYPE_CHECKING:
-    from ..bot import BotRunner, PassReport, Pipeline
+    from ..bot import BotRunner, BotSettings, PassReport, Pipeline
 
 log = logging.getLogger("cairn.server")
 
@@ -56,14 +56,13 @@ def bot_runner(state: ServerState) -> BotRunner | None:
     return BotRunner(run_pass, settings.projects, every_s=settings.every_s)
 
 
-def _pipeline(url: str, settings: object, embedder_kind: str | None) -> Pipeline:
-    from ..bot import BotSettings, bot_pipeline
+def _pipeline(url: str, settings: BotSettings, embedder_kind: str | None) -> Pipeline:
+    from ..bot import bot_pipeline
     from ..bot.github import GitHub
     from ..index import VectorIndex, choose_embedder, recorded_embedder
     from ..llm import open_embedder
     from ..store import open_store
 
-    assert isinstance(settings, BotSettings)
     kv = open_store(url)
     choice = choose_embedder(recorded_embedder(kv, "docs"), embedder_kind)
     embedder = open_embedder(choice.kind, model=choice.model, dims=choice.dims)
