@@ -223,3 +223,47 @@ def test_a_one_megabyte_comment_is_mirrored_whole(fake: FakeGitHub, kv: SQLiteKV
     fake.add_comment(PROJECT, 1, body=big, created_at=1_900_000_000.0)
     tracker(fake).sync(kv, PROJECT)
     assert any(v.get("body") == big for v in mirrored(kv).values())
+
+
+@pytest.mark.parametrize("per_page", [1, 3, 10])
+def test_records_edited_while_a_sync_pages_are_neither_skipped_nor_lost(
+    fake: FakeGitHub, kv: SQLiteKV, per_page: int
+) -> None:
+    # After each page is written, someone edits an issue and a comment that were already
+    # read: they move to the listing's end. Paging by number would then skip the record
+    # pushed back onto a page already read; the mirror must still end up complete.
+    gh = tracker(fake, per_page)
+    t = [1_800_000_000.0]
+    fake.clock = lambda: t[0]
+    pages = [0]
+    numbers = sorted(fake.projects[PROJECT].issues)
+    comment_ids = sorted(fake.projects[PROJECT].comments)
+
+    def edit_behind(what: str, read: int, total: int) -> None:
+        pages[0] += 1
+        if pages[0] > 12:
+            return
+        t[0] += 1
+        fake.edit_issue(PROJECT, numbers[pages[0] % 3], title=f"edited during page {pages[0]}")
+        fake.edit_comment(PROJECT, comment_ids[pages[0] % 3], f"edited during page {pages[0]}")
+
+    gh.progress = edit_behind  # type: ignore[assignment]
+    gh.sync(kv, PROJECT)
+    gh.progress = None
+    assert set(mirrored(kv)) == set(expected(fake))
+    gh.sync(kv, PROJECT)  # the edits made during the last pages are read on the next pass
+    assert mirrored(kv) == expected(fake)
+
+
+def test_progress_counts_records_read_against_an_estimate_from_the_last_page(
+    fake: FakeGitHub, kv: SQLiteKV
+) -> None:
+    gh = tracker(fake, 7)
+    seen: list[tuple[str, int, int]] = []
+    gh.progress = lambda what, read, total: seen.append((what, read, total))
+    gh.sync(kv, PROJECT)
+    issues = [(r, t) for w, r, t in seen if w.endswith("(issues)")]
+    # 25 issues, 7 a page: the first page knows from rel="last" that 3 more pages follow
+    assert issues[0] == (7, 28)
+    assert issues[-1] == (25, 25)
+    assert all(read <= total for read, total in issues)

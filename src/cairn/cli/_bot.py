@@ -22,7 +22,7 @@ import click
 from ._app import app
 from ._index import _embedder, embedder_option
 from ._params import Count
-from ._progress import spinner
+from ._progress import bar, spinner
 from ._settings import common_options, opened_store, settings, store_option
 
 if TYPE_CHECKING:
@@ -90,10 +90,11 @@ def sync(
     """Mirror the issues, comments and events of OWNER/REPO… into the store
     (incremental: only what changed since the last sync is fetched)."""
     names = _projects(projects)
-    with opened_store(store_url) as kv, _github(api, record) as tracker, spinner("syncing") as say:
+    with opened_store(store_url) as kv, _github(api, record) as tracker, bar("syncing") as update:
         for project in names:
-            say(f"syncing {project}")
-            tracker.progress = lambda what, n: say(f"syncing {what}: {n} records")
+            update(0, None, f"syncing {project}")
+            # A bar over the records read, its end estimated from GitHub's `rel="last"`.
+            tracker.progress = lambda what, read, total: update(read, total, f"syncing {what}")
             report = tracker.sync(kv, project)
             print(
                 f"{project}: {report.records} records changed; {report.requests} requests"

@@ -1,6 +1,7 @@
 """Progress on the terminal: a spinner while a long step runs (a model loads, a model
-answers), a bar while docs are embedded — on stderr, and only when stderr is a terminal:
-a log file or a pipe gets nothing, not even a blank line where the spinner was.
+answers), a bar while docs are embedded or an issue tracker is mirrored — on stderr, and
+only when stderr is a terminal: a log file or a pipe gets nothing, not even a blank line
+where the spinner was.
 
 rich is imported only when something is drawn. Its own terminal detection also obeys
 FORCE_COLOR and TTY_COMPATIBLE; a spinner in a redirected log is noise, so the file
@@ -44,11 +45,12 @@ def spinner(message: str) -> Iterator[Callable[[str], None]]:
 
 
 @contextmanager
-def bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (a terminal only); yields `update(done, total)`."""
+def bar(label: str) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr (a terminal only); yields `update(done, total, label=None)`
+    (a new label replaces the old one)."""
     console = _console()
     if console is None:
-        yield lambda done, total: None
+        yield lambda done, total, label=None: None
         return
     from rich.progress import (
         BarColumn,
@@ -59,7 +61,7 @@ def bar(label: str) -> Iterator[Callable[[int, int], None]]:
     )
 
     progress = Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -68,8 +70,11 @@ def bar(label: str) -> Iterator[Callable[[int, int], None]]:
     )
     task = progress.add_task(label, total=None)
 
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
+    def update(done: int, total: int, label: str | None = None) -> None:
+        if label is None:
+            progress.update(task, completed=done, total=total)
+        else:
+            progress.update(task, completed=done, total=total, description=label)
 
     with progress:
         yield update

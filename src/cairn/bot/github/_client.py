@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import orjson
@@ -57,13 +58,16 @@ def github_token(env: Mapping[str, str] | None = None, netrc_path: str | None = 
 
 @dataclass
 class Page:
-    """One answer: its status, JSON (None for a 304), headers and body size."""
+    """One answer: its status, JSON (None for a 304), headers and body size, and where
+    its listing goes on (`Link`'s `rel="next"`; `pages_left` counts the pages after this
+    one, from `rel="last"`)."""
 
     status: int
     data: Any
     headers: httpx2.Headers
     body_bytes: int
     next_url: str | None
+    pages_left: int = 0
 
 
 class GitHubClient:
@@ -215,7 +219,22 @@ class GitHubClient:
                         f"GitHub's answer for {what} is not JSON; nothing of it was stored"
                     ) from None
         next_url = response.links.get("next", {}).get("url")
-        return Page(status, data, response.headers, len(body), next_url)
+        left = 0
+        if next_url is not None:
+            last = _page_number(response.links.get("last", {}).get("url"))
+            following = _page_number(next_url)
+            left = 1
+            if last is not None and following is not None:
+                left = max(1, last - following + 1)
+        return Page(status, data, response.headers, len(body), next_url, left)
+
+
+def _page_number(url: str | None) -> int | None:
+    """The `page` query parameter of a `Link` URL, when it has one."""
+    if not url:
+        return None
+    values = parse_qs(urlsplit(url).query).get("page")
+    return int(values[0]) if values and values[0].isdigit() else None
 
 
 def _message(response: httpx2.Response) -> str:

@@ -21,6 +21,7 @@ fake must control every header and status byte for byte, and needs nothing else.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import socket
@@ -85,7 +86,7 @@ class FakeGitHub:
         self._faults: list[_Fault] = []
         self._next_id = 1_000_000
         self.version = 0  # bumped by every change: listings are cached per version
-        self._listings: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self._listings: dict[tuple[Any, ...], tuple[list[dict[str, Any]], list[str]]] = {}
         self._reset_at = 0.0
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -240,8 +241,13 @@ class FakeGitHub:
             return comment
 
     def listing(self, project: str, api: str, query: dict[str, str]) -> list[dict[str, Any]]:
-        """A repository listing, filtered and sorted (cached until the data changes)."""
-        wanted = tuple(sorted((k, v) for k, v in query.items() if k not in ("page", "per_page")))
+        """A repository listing, filtered and sorted (cached until the data changes; a
+        `since` on a listing sorted by update is a bisection of the cached one, as an
+        index would serve it)."""
+        since = query.get("since")
+        by_update = query.get("sort") == "updated"
+        ignored = ("page", "per_page", "since") if by_update else ("page", "per_page")
+        wanted = tuple(sorted((k, v) for k, v in query.items() if k not in ignored))
         key = (project, api, wanted, self.version)
         with self.lock:
             if key not in self._listings:
@@ -249,8 +255,17 @@ class FakeGitHub:
                     self._listings.clear()
                 p = self.project(project)
                 items = list(p.issues.values() if api == "issues" else p.comments.values())
-                self._listings[key] = _listing(items, query, issues=api == "issues")
-            return self._listings[key]
+                unfiltered = {k: v for k, v in query.items() if k not in ignored}
+                listed = _listing(items, unfiltered, issues=api == "issues")
+                stamps = sorted(i["updated_at"] for i in listed)
+                self._listings[key] = (listed, stamps)
+            items, stamps = self._listings[key]
+            if not (by_update and since):
+                return items
+            newer = len(items) - bisect.bisect_left(stamps, since)
+            if query.get("direction", "desc" if api == "issues" else "asc") == "asc":
+                return items[len(items) - newer :]
+            return items[:newer]
 
     def comments_on(self, project: str, number: int) -> list[dict[str, Any]]:
         with self.lock:

@@ -7,6 +7,12 @@ raw JSON under `(project, issue number, api, id)`):
 - issues (`/issues?state=all&sort=updated&direction=asc&since=…&per_page=100`; pull
   requests included, as GitHub lists them),
 - issue comments (`/issues/comments?sort=updated&direction=asc&since=…&per_page=100`),
+
+both paged by their cursor: while `Link` has a `rel="next"`, the next request asks from
+the newest `updated_at` read so far. Paging by number (GitHub's `page=`) would skip a
+record whenever one already read is edited during the sync: the edited one moves to the
+listing's end and pushes an unread one back onto a page already read. Only when a whole
+page shares one timestamp does the sync follow `rel="next"` as given.
 - issue events (`/issues/events?per_page=100`, newest first: read until a page holds
   only events already mirrored).
 
@@ -19,10 +25,9 @@ answered 304 with no body (a 304 does not count against GitHub's rate limit).
 Layout (keys encoded with `ordered`):
   ("bot.github", project, api) → JSON {since, etag, etag_since, seen_event}
 
-A known limit: GitHub pages by number, so an issue edited *during* a sync moves to the
-listing's end and may push one unread record back onto a page already read; that record
-is picked up when it next changes. Syncs are seconds apart from edits on all but the
-busiest projects.
+The events listing is newest first and has no `since`; an event is never edited, and the
+sync reads until it meets one already mirrored, so new events during a sync are read on
+the next pass.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from .._tracker import COMMENTS, EVENTS, ISSUES, Posted, SyncReport, mirror, mir
 from ._client import DEFAULT_API, GitHubClient, Wait, github_token
 
 _STATE = "bot.github"
-Progress = Callable[[str, int], None]  # (listing, records so far)
+# (listing, records read so far, an estimate of the listing's total from `rel="last"`)
+Progress = Callable[[str, int, int], None]
 
 
 def _issue_number(url: Any) -> int | None:
@@ -149,18 +155,32 @@ class GitHub:
         if page.status == 304:
             counts["not_modified"] += 1
             return
-        newest = since
+        asked_since, newest, read = since, since, 0
+        again: set[Any] = set()  # ids this page repeats from the last (the cursor's own)
         while True:
             records = _records(project, api, page.data)
             newest = max([newest or "", *(str(i.get("updated_at") or "") for i in page.data)])
             state = {"since": newest or None}
             counts["records"] += self._write(kv, project, api, records, state)
             counts["bytes"] += page.body_bytes
+            read += sum(1 for i in page.data if i.get("id") not in again)
+            again = set()
             if self.progress is not None:
-                self.progress(what, counts["records"])
-            if page.next_url is None:
+                self.progress(what, read, read + page.pages_left * self.per_page)
+            next_url = page.next_url
+            if next_url is None:
                 break
-            page = self.client.request("GET", page.next_url, what=what)
+            if newest and newest != asked_since:
+                # Page by the cursor, not by number: a record edited meanwhile moves to
+                # the listing's end and would shift an unread one onto a page already
+                # read. `since` is inclusive, so the last timestamp's records come again
+                # (unchanged ones are not rewritten).
+                asked_since = newest
+                again = {i.get("id") for i in page.data if i.get("updated_at") == newest}
+                params = self._listing_params(api, newest)
+                page = self.client.request("GET", url, params=params, what=what)
+            else:  # a whole page of one timestamp: only GitHub's next page moves on
+                page = self.client.request("GET", next_url, what=what)
         # Prime the ETag of the next pass's first request, so an idle pass is one 304.
         params = self._listing_params(api, state["since"])
         primed = self.client.request("GET", url, params=params, what=what)
