@@ -26,9 +26,24 @@ _GABY = [
     ),
     (
         [autolink(r"\bCL (\d+)\b", "https://go.dev/cl/$1")],
-        "see [CL 5][r] and [CL 6][]\n\n[r]: https://x/\n",
+        "see [CL 5][r] and [CL 6][]\n\n[r]: https://x/\n[cl 6]: https://y/\n",
         None,
     ),
+    # internal/commentfix/testdata/replacetext.txt (Gaby re-renders the list as
+    # "\n  - canceled"; Cairn keeps the comment's own bytes)
+    *(
+        ([replace_text("cancelled", "canceled")], text, text.replace("cancelled", "canceled"))
+        for text in (
+            "The context is cancelled.\n",
+            "The context **is cancelled.**\n",
+            "The context *is cancelled.*\n",
+            "The context ~~is cancelled.~~\n",
+            "# Contexts that are cancelled\n",
+            "Here is a list of misspelled words:\n - cancelled\n",
+            "> The context is cancelled.\n",
+        )
+    ),
+    ([replace_text("cancelled", "canceled")], '\tfmt.Printf("cancelled\\n")\n', None),
     (
         [replace_text(r"cancelled", "canceled")],
         "It was cancelled.\n\n```\ncancelled()\n```\n<!-- cancelled -->\n",

@@ -97,6 +97,13 @@ _MARKDOWNISH = st.lists(
             "\t",
             "é ",
             "https://golang.org/p ",
+            "[a [b] CL 8](https://x/(y)) ",
+            "![CL 7](https://i/CL.png) ",
+            "\r\n",
+            "| t | CL 6 |\n|---|---|\n| CL 2 | x |\n",
+            "\\*CL 1\\* ",
+            "&amp; ",
+            "<!-- CL 0 --> ",
         ]
     ),
     max_size=40,
@@ -113,7 +120,7 @@ def test_every_byte_outside_the_rewritten_spans_is_kept(text: str) -> None:
         return
     # undo the links the rule made: what is left is the original, byte for byte
     undone = result.text
-    for n in ("5", "9", "3", "4"):
+    for n in ("5", "9", "3", "4", "8", "7", "6", "2", "1", "0"):
         undone = undone.replace(f"[CL {n}](https://go.dev/cl/{n})", f"CL {n}")
     assert undone == text
 
@@ -170,3 +177,35 @@ def test_cairn_bot_fix_prints_what_the_rules_make_of_a_text(tmp_path) -> None:  
     rules.write_text('[[commentfix]]\nreplace_text = "("\nwith = "x"\n')
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "not a regular expression" in out.stderr
+
+
+def test_links_are_found_by_the_parse_tree_not_by_pattern() -> None:
+    # nested brackets in link text, parentheses in a target, a link over two lines,
+    # a title, an image (its alt text is not prose), a reference definition
+    text = (
+        "[see [the] golang.org/x docs](https://golang.org/a_(b) 'T')\n"
+        "[two\nlines](https://golang.org/c) ![golang](https://golang.org/i.png)\n\n"
+        "[ref]: https://golang.org/d\n"
+    )
+    rule = replace_url(r"^https://golang\.org/(.*)$", "https://go.dev/$1")
+    result = fix_text(text, [rule])
+    assert result is not None
+    assert result.text == text.replace("https://golang.org/", "https://go.dev/")
+    words = replace_text(r"\bgolang\b", "Go")
+    worded = fix_text(text, [words])
+    assert worded is not None  # link text is text; alt text, targets and URLs are not
+    assert worded.text == text.replace("[see [the] golang.org", "[see [the] Go.org", 1)
+
+
+def test_the_source_is_kept_byte_for_byte_across_crlf_tabs_and_non_ascii() -> None:
+    text = "Résumé:\r\n\tnot code CL 1 — ünïcode\r\n\r\n- item\r\n  cont https://x/CL\r\n"
+    result = fix_text(text, [CL])
+    assert result is not None
+    assert result.text == text.replace("CL 1", "[CL 1](https://go.dev/cl/1)")
+
+
+def test_a_rule_never_fires_inside_tables_code_or_html_it_cannot_place() -> None:
+    text = "| a | b |\n|---|---|\n| CL 1 | `CL 2` |\n\n<div>\nCL 3\n</div>\n"
+    result = fix_text(text, [CL])
+    assert result is not None
+    assert result.text == text.replace("| CL 1 |", "| [CL 1](https://go.dev/cl/1) |")

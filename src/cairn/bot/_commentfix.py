@@ -11,37 +11,30 @@ output):
 
 Regexps are Python's; replacements accept Go's `$1` and `${name}` as Gaby's do.
 
-The comment is Markdown: text rules never touch code (spans, fenced and indented blocks),
-HTML, or URLs, and `autolink` never links text that is already a link's text. Where
-markdown-it-py (what `cairn.notebook` parses with) tells the blocks apart by line, the
-inline pieces are found on the source itself, so the rewrite is a splice of the spans a
-rule changed: the rest of the comment is returned as it was, byte for byte (Gaby
-re-renders the whole comment).
+The comment is Markdown, parsed as GitHub reads it (CommonMark with tables,
+strikethrough and bare URLs) by markdown-it-pyrs, whose tree maps every node, inline ones
+included, to its bytes in the source. Text rules touch only text nodes (prose and link
+text), never code (spans, fenced and indented blocks), HTML, escapes, entities, image alt
+text or URLs; `autolink` never links text that is already a link's text; URL rules touch
+link and image targets, autolinks, bare URLs and reference definitions. The rewrite is a
+splice of the spans a rule changed: the rest of the comment is returned as it was, byte
+for byte (Gaby re-renders the whole comment). A span whose source map does not match its
+content is left alone: a rule then does not fire there, rather than rewrite wrong bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from markdown_it import MarkdownIt
 
 from ..store import KV
 from ._errors import ConfigError
 
 Kind = Literal["autolink", "replace_text", "replace_url"]
 _GO_GROUP = re.compile(r"\$(?:\{(\w+)\}|(\d+))")
-_INLINE = re.compile(
-    r"(?P<code>(?P<ticks>`+).+?(?P=ticks))"
-    r"|(?P<auto><(?P<autourl>[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>]*)>)"
-    r"|(?P<html></?[A-Za-z][^<>\n]*>|<!--.*?-->)"
-    r"|(?P<link>\[(?P<linktext>[^\[\]\n]*)\]\((?P<target>[^()\s]+)(?P<title>\s+\"[^\"\n]*\")?\))"
-    r"|(?P<ref>\[(?P<reftext>[^\[\]\n]*)\]\[[^\[\]\n]*\])"  # [text][ref], [text][]
-    r"|(?P<bare>https?://[^\s<>()\[\]`]+[^\s<>()\[\]`.,;:!?'\"])",
-    re.DOTALL,
-)
 
 
 def _python_replacement(go: str) -> str:
@@ -104,97 +97,152 @@ class FixResult:
     fired: tuple[int, ...]  # the rules (1-based) that changed something
 
 
-_MD = MarkdownIt("commonmark")
-
-
-def _protected_lines(text: str) -> set[int]:
-    """Lines inside code blocks and HTML blocks (0-based)."""
-    lines: set[int] = set()
-    for token in _MD.parse(text):
-        if token.type in ("fence", "code_block", "html_block") and token.map:
-            lines.update(range(token.map[0], token.map[1]))
-    return lines
+_SpanKind = Literal["text", "linktext", "url"]
 
 
 @dataclass(frozen=True)
 class _Piece:
-    start: int
+    start: int  # byte offsets into the UTF-8 source
     end: int
-    kind: Literal["text", "linktext", "url", "frozen"]
+    kind: _SpanKind
+    label: tuple[int, int] | None = None  # a link target's text, when its text is its URL
 
 
-def _pieces(text: str) -> Iterator[_Piece]:
-    """The comment cut into text, link text, URLs and frozen spans (code, HTML, code
-    blocks), in order, covering every byte."""
-    frozen_lines = _protected_lines(text)
-    offsets, pos = [], 0
-    for line in text.splitlines(keepends=True):
-        offsets.append((pos, pos + len(line)))
-        pos += len(line)
-    i = 0
-    while i < len(offsets):
-        start = offsets[i][0]
-        if i in frozen_lines:
-            j = i
-            while j + 1 < len(offsets) and j + 1 in frozen_lines:
-                j += 1
-            yield _Piece(start, offsets[j][1], "frozen")
-            i = j + 1
-            continue
-        j = i
-        while j + 1 < len(offsets) and j + 1 not in frozen_lines:
-            j += 1
-        yield from _inline(text, start, offsets[j][1])
-        i = j + 1
+@functools.cache
+def _parser() -> Any:
+    # markdown-it-pyrs (markdown-it.rs) gives every node, inline ones included, its
+    # byte offsets in the source; markdown-it-py gives lines only. GitHub's flavour:
+    # tables, strikethrough, bare URLs linked.
+    from markdown_it_pyrs import MarkdownIt
+
+    return MarkdownIt("commonmark").enable_many(["table", "strikethrough", "linkify"])
 
 
-def _inline(text: str, start: int, end: int) -> Iterator[_Piece]:
-    at = start
-    for m in _INLINE.finditer(text, start, end):
-        if m.start() > at:
-            yield _Piece(at, m.start(), "text")
-        if m.group("auto"):
-            yield _Piece(m.start(), m.start("autourl"), "frozen")
-            yield _Piece(m.start("autourl"), m.end("autourl"), "url")
-            yield _Piece(m.end("autourl"), m.end(), "frozen")
-        elif m.group("link") is not None:
-            yield _Piece(m.start(), m.start("linktext"), "frozen")
-            yield _Piece(m.start("linktext"), m.end("linktext"), "linktext")
-            yield _Piece(m.end("linktext"), m.start("target"), "frozen")
-            yield _Piece(m.start("target"), m.end("target"), "url")
-            yield _Piece(m.end("target"), m.end(), "frozen")
-        elif m.group("ref") is not None:  # a reference link: its text is a link's text
-            yield _Piece(m.start(), m.start("reftext"), "frozen")
-            yield _Piece(m.start("reftext"), m.end("reftext"), "linktext")
-            yield _Piece(m.end("reftext"), m.end(), "frozen")
-        elif m.group("bare"):
-            yield _Piece(m.start(), m.end(), "url")
+# A link's destination and title after `](`: `<dest>` or a run without spaces (balanced
+# parentheses), then an optional title, then the closing `)`.
+_DEST = re.compile(
+    rb"\s*(<[^<>\n]*>|[^\s<]\S*?)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)\Z", re.DOTALL
+)
+_DEFINITION = re.compile(rb"\]:\s*(<[^<>\n]*>|\S+)")
+
+
+def _pieces(text: str) -> tuple[bytes, list[_Piece]]:
+    """The comment's bytes and the spans a rule may rewrite, in order: plain text, link
+    text, and URLs (link and image targets, autolinks, bare URLs, reference
+    definitions). Everything else — code spans and blocks, HTML, escapes, entities,
+    Markdown's own punctuation — is never touched.
+
+    Each span comes from the parse tree's source map and is checked against the source
+    (its text must be the node's content): a span that does not check out is left out,
+    so a rule then does not fire there rather than rewrite the wrong bytes."""
+    source = text.encode()
+    pieces: list[_Piece] = []
+
+    def literal(node: Any) -> tuple[int, int] | None:
+        """The node's span when its source is its content (NULs read as U+FFFD)."""
+        if node.srcmap is None:
+            return None
+        start, end = node.srcmap
+        content = str(node.meta.get("content", "")).encode()
+        if not content:
+            return None
+        got = source[start:end].replace(b"\0", "\ufffd".encode())
+        if got == content:
+            return start, end
+        if source[start : start + len(content)] == content:  # an overlong source map
+            return start, start + len(content)
+        return None
+
+    def target(link: Any, after: int) -> tuple[int, int] | None:
+        """The destination of an inline link or image whose label ends at `after`."""
+        end = link.srcmap[1]
+        if source[after : after + 2] != b"](":
+            return None  # a reference link: its URL is in the definition
+        m = _DEST.match(source, after + 2, end)
+        if m is None:
+            return None
+        start, stop = m.span(1)
+        if source[start : start + 1] == b"<":
+            start, stop = start + 1, stop - 1
+        return (start, stop) if stop > start else None
+
+    def visit(node: Any, in_link: bool) -> None:
+        name = node.name
+        if name == "text":
+            span = literal(node)
+            if span is not None:
+                pieces.append(_Piece(*span, "linktext" if in_link else "text"))
+        elif name in ("link", "image") and node.srcmap is not None:
+            label: list[_Piece] = []
+            before = len(pieces)
+            if name == "link":
+                for child in node.children:
+                    visit(child, True)
+                label = pieces[before:]
+            ends = [c.srcmap[1] for c in node.children if c.srcmap is not None]
+            after = max(ends) if ends else node.srcmap[0] + (2 if name == "image" else 1)
+            if node.children and not ends:
+                return
+            span = target(node, after)
+            if span is not None:
+                whole = (label[0].start, label[-1].end) if len(label) == 1 else None
+                same = whole is not None and source[whole[0] : whole[1]] == source[slice(*span)]
+                pieces.append(_Piece(*span, "url", whole if same else None))
+        elif name in ("autolink", "linkify"):
+            for child in node.children:
+                span = literal(child)
+                if span is not None:
+                    pieces.append(_Piece(*span, "url"))
+        elif name == "definition" and node.srcmap is not None:
+            m = _DEFINITION.search(source, *node.srcmap)
+            if m is not None:
+                start, stop = m.span(1)
+                if source[start : start + 1] == b"<":
+                    start, stop = start + 1, stop - 1
+                pieces.append(_Piece(start, stop, "url"))
+        elif name in ("code_inline", "code_block", "fence", "html_inline", "html_block"):
+            return
         else:
-            yield _Piece(m.start(), m.end(), "frozen")
-        at = m.end()
-    if at < end:
-        yield _Piece(at, end, "text")
+            for child in node.children:
+                visit(child, in_link)
+
+    visit(_parser().tree(text), False)
+    pieces.sort(key=lambda p: p.start)
+    merged: list[_Piece] = []
+    for piece in pieces:  # adjacent text spans are one text to a rule's regexp
+        last = merged[-1] if merged else None
+        if last and last.kind == piece.kind != "url" and last.end == piece.start:
+            merged[-1] = _Piece(last.start, piece.end, last.kind)
+        elif not last or piece.start >= last.end:  # never overlapping
+            merged.append(piece)
+    return source, merged
 
 
 def _apply(rule: Rule, text: str) -> str:
-    out: list[str] = []
-    pieces = list(_pieces(text))
-    for n, piece in enumerate(pieces):
-        chunk = text[piece.start : piece.end]
-        if piece.kind == "text" or (piece.kind == "linktext" and rule.kind == "replace_text"):
-            if rule.kind == "autolink" and piece.kind == "text":
-                chunk = rule.pattern.sub(lambda m: f"[{m.group(0)}]({rule.expand(m)})", chunk)
-            elif rule.kind == "replace_text":
-                chunk = rule.pattern.sub(rule.expand, chunk)
+    source, pieces = _pieces(text)
+    edits: dict[tuple[int, int], str] = {}  # (start, end) → new text
+    for piece in pieces:
+        chunk = source[piece.start : piece.end].decode()
+        if piece.kind == "text" and rule.kind == "autolink":
+            new = rule.pattern.sub(lambda m: f"[{m.group(0)}]({rule.expand(m)})", chunk)
+        elif piece.kind in ("text", "linktext") and rule.kind == "replace_text":
+            new = rule.pattern.sub(rule.expand, chunk)
         elif piece.kind == "url" and rule.kind == "replace_url":
             new = rule.pattern.sub(rule.expand, chunk)
-            if new != chunk and n >= 2 and pieces[n - 2].kind == "linktext":
-                label = pieces[n - 2]
-                if text[label.start : label.end] == chunk:  # [old](old): the text follows
-                    out[n - 2] = new
-            chunk = new
-        out.append(chunk)
-    return "".join(out)
+            if new != chunk and piece.label is not None:  # [old](old): the text follows
+                edits[piece.label] = new
+        else:
+            continue
+        if new != chunk:
+            edits[(piece.start, piece.end)] = new
+    if not edits:
+        return text
+    out, at = [], 0
+    for (start, end), new in sorted(edits.items()):
+        out += [source[at:start], new.encode()]
+        at = end
+    out.append(source[at:])
+    return b"".join(out).decode()
 
 
 def fix(text: str, rules: Sequence[Rule]) -> FixResult | None:
