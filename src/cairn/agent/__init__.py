@@ -1,0 +1,55 @@
+"""The agent: tools with effect classes, the agent loop, and speculation behind write
+barriers — guessed tool calls that may read but never write before the model asks for
+them, and next model calls started on guessed results that are shown only once the real
+results match.
+"""
+
+from ._barrier import ToolContext, WriteBarrier
+from ._errors import AgentError, BarrierDenied, BudgetExceeded, ToolError
+from ._loop import (
+    SEQUENTIAL,
+    Agent,
+    AgentEvent,
+    AgentOptions,
+    Answer,
+    Approve,
+    Stats,
+    Text,
+    ToolFinished,
+    ToolStarted,
+    Tracer,
+)
+from ._predict import HistoryPredictor, Predictor, RulePredictor
+from ._speculate import Epochs, Guess, Speculator, ToolRun, execute
+from ._tools import Effect, Parsed, Tool
+
+__all__ = [
+    "SEQUENTIAL",
+    "Agent",
+    "AgentError",
+    "AgentEvent",
+    "AgentOptions",
+    "Answer",
+    "Approve",
+    "BarrierDenied",
+    "BudgetExceeded",
+    "Effect",
+    "Epochs",
+    "Guess",
+    "HistoryPredictor",
+    "Parsed",
+    "Predictor",
+    "RulePredictor",
+    "Speculator",
+    "Stats",
+    "Text",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "ToolFinished",
+    "ToolRun",
+    "ToolStarted",
+    "Tracer",
+    "WriteBarrier",
+    "execute",
+]
