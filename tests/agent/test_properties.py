@@ -97,7 +97,7 @@ def schedules(draw: Any) -> Schedule:
     steps = draw(st.lists(iteration(), max_size=3))
     answer = Step(answer_seconds=draw(st.sampled_from([0.0, 0.5, 2.0])))
     return Schedule(
-        steps + [answer],
+        [*steps, answer],
         draw(st.dictionaries(PAIRS, LATENCY, max_size=8)),
         frozenset(draw(st.sets(PAIRS, max_size=3))),
         frozenset(draw(st.sets(PAIRS, max_size=6))),
