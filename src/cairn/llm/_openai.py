@@ -13,6 +13,8 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
+import orjson
+
 from ..privacy import default_redactor
 from ._errors import ProviderError, ProviderUnavailableError, status_error
 from ._types import (
@@ -174,6 +176,7 @@ class OpenAIModel:
 
         params = self._params(request) | {"stream": True, "stream_options": {"include_usage": True}}
         calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
+        ended: set[int] = set()
         finish: FinishReason = "unknown"
         response_id: str | None = None
         model: str | None = None
@@ -197,6 +200,12 @@ class OpenAIModel:
                             if tc.function and tc.function.arguments:
                                 calls[tc.index][2] += tc.function.arguments
                                 yield ToolCallDelta(tc.index, tc.function.arguments)
+                                if tc.index not in ended and _complete(calls[tc.index][2]):
+                                    # Complete arguments end the call now, before the
+                                    # turn does: the agent can start it at once.
+                                    ended.add(tc.index)
+                                    call_id, name, arguments = calls[tc.index]
+                                    yield ToolCallEnd(tc.index, ToolCall(call_id, name, arguments))
                         if choice.finish_reason:
                             finish = _FINISH.get(choice.finish_reason, "unknown")
         except openai.OpenAIError as exc:
@@ -204,7 +213,8 @@ class OpenAIModel:
             yield ErrorEvent(str(error), retryable=error.retryable, status=error.status)
             return
         for index, (call_id, name, arguments) in sorted(calls.items()):
-            yield ToolCallEnd(index, ToolCall(call_id, name, arguments))
+            if index not in ended:
+                yield ToolCallEnd(index, ToolCall(call_id, name, arguments))
         yield Finish(finish, response_id=response_id, model=model)
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
@@ -239,6 +249,16 @@ class OpenAIModel:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def _complete(arguments: str) -> bool:
+    """True when streamed arguments already form a whole JSON object."""
+    if not arguments.rstrip().endswith("}"):
+        return False
+    try:
+        return isinstance(orjson.loads(arguments), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def decode_arguments(call: ToolCall) -> dict[str, Any]:
