@@ -22,6 +22,7 @@ from ._loop import (
 from ._predict import HistoryPredictor, Predictor, RulePredictor
 from ._speculate import Epochs, Guess, Speculator, ToolRun, execute
 from ._tools import Effect, Parsed, Tool
+from ._trace import RecorderTracer
 
 __all__ = [
     "SEQUENTIAL",
@@ -39,6 +40,7 @@ __all__ = [
     "HistoryPredictor",
     "Parsed",
     "Predictor",
+    "RecorderTracer",
     "RulePredictor",
     "Speculator",
     "Stats",

@@ -102,7 +102,9 @@ class Step:
 
     run_id: str
     seq: int
-    mode: Literal["generate", "stream", "embed", "prefill", "score", "http"]
+    # `tool` and `speculation`: an agent's tool execution and speculative model call
+    # (no HTTP of their own; what happened is in `response`)
+    mode: Literal["generate", "stream", "embed", "prefill", "score", "http", "tool", "speculation"]
     provider: str
     request_model: str
     started_ns: int
@@ -145,6 +147,8 @@ class Summary:
         self.cache_read_tokens += int(usage.get("cache_read_tokens", 0))
         self.cache_write_tokens += int(usage.get("cache_write_tokens", 0))
         cost = step.get("cost_usd")
+        if step.get("mode") in ("tool", "speculation"):
+            return  # no model call: nothing to price, and a tool's error is the model's input
         if cost is None or self.cost_usd is None:
             self.cost_usd = None
         else:

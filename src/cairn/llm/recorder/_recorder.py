@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Literal, Any
 
 from ...notebook import new_ulid
 from .._model import Model
@@ -164,6 +164,23 @@ class Recorder:
             response={"status_code": status_code},
             error=None if ok else error,
         )
+
+    def add_event_step(
+        self,
+        mode: Literal["tool", "speculation"],
+        name: str,
+        request: dict[str, Any],
+        response: dict[str, Any],
+        *,
+        seconds: float = 0.0,
+        kind: str = "agent_turn",
+    ) -> None:
+        """Record something that happened inside a run without a model call of its own (an
+        agent's tool execution, a speculative model call's outcome) as a finished step
+        that took `seconds`."""
+        active = self._start_step("agent", name, mode, request, kind)
+        active.step.started_ns -= int(seconds * 1e9)
+        self.finish_step(active, "completed", response=response)
 
     def _start_step(
         self, provider: str, name: str, mode: str, request: Request | dict[str, Any], kind: str

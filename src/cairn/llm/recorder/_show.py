@@ -285,8 +285,18 @@ def _step_label(step: dict[str, Any], open_end: int, running: bool) -> list[str]
     if step.get("tool_calls"):
         parts.append("tools " + ", ".join(str(c.get("name")) for c in step["tool_calls"]))
     parts.append(str(step.get("mode") or "?"))
-    if not step.get("attempt_records"):
+    if not step.get("attempt_records") and step.get("mode") not in ("tool", "speculation"):
         parts.append("no HTTP attempts")
+    response = step.get("response") or {}
+    if step.get("mode") in ("tool", "speculation") and isinstance(response, dict):
+        flags = [str(response.get("outcome") or "")]
+        if response.get("speculative"):
+            flags.append(f"speculative ({response.get('source')})")
+        if response.get("wasted_tokens"):
+            flags.append(f"{response['wasted_tokens']} tokens wasted")
+        if response.get("error"):
+            flags.append(f"tool error: {response['error']}")
+        parts.append(" ".join(f for f in flags if f))
     parts.append(f"{step.get('provider') or '?'} {model}")
     return parts
 
