@@ -19,6 +19,7 @@ from ._loop import (
     ToolStarted,
     Tracer,
 )
+from ._ops import SYSTEM, OpsContext, assistant, opening, ops_tools
 from ._predict import HistoryPredictor, Predictor, RulePredictor
 from ._speculate import Epochs, Guess, Speculator, ToolRun, execute
 from ._tools import Effect, Parsed, Tool
@@ -26,6 +27,7 @@ from ._trace import RecorderTracer
 
 __all__ = [
     "SEQUENTIAL",
+    "SYSTEM",
     "Agent",
     "AgentError",
     "AgentEvent",
@@ -38,6 +40,7 @@ __all__ = [
     "Epochs",
     "Guess",
     "HistoryPredictor",
+    "OpsContext",
     "Parsed",
     "Predictor",
     "RecorderTracer",
@@ -53,5 +56,8 @@ __all__ = [
     "ToolStarted",
     "Tracer",
     "WriteBarrier",
+    "assistant",
     "execute",
+    "opening",
+    "ops_tools",
 ]

@@ -449,6 +449,7 @@ def notebook_from_ipynb(file: Path, output: Path | None, force: bool) -> None:
 
 # Command groups in their own modules register themselves on `app` when imported.
 from . import (  # noqa: E402,F401
+    _ask,
     _bot,
     _copilot,
     _debug,

@@ -150,26 +150,14 @@ def search(
     model: str | None,
 ) -> None:
     """Search the docs by meaning: the k most similar sections, best first."""
-    from ..index import Docs, VectorIndex
+    from ..index import VectorIndex, search_docs
 
     with opened_store(store_url, read_only=True) as kv:
-        matches = []
+        rows: list[dict[str, object]] = []
         if len(VectorIndex(kv, INDEX_NAME)):  # an empty index needs no model loaded
             chosen, index = _embedder(kv, embedder, base_url, model)
             with spinner(f"cairn: searching with {chosen.name}…"):
-                matches = index.search(chosen.embed([query])[0], k, exact=True if exact else None)
-        docs = Docs(kv)
-        rows = []
-        for match in matches:
-            doc = docs.get(match.id)
-            rows.append(
-                {
-                    "id": match.id,
-                    "score": round(match.score, 6),
-                    "title": doc.title if doc else "",
-                    "snippet": " ".join(doc.text.split())[:160] if doc else "",
-                }
-            )
+                rows = search_docs(kv, chosen, index, query, k, exact=True if exact else None)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return

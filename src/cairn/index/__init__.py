@@ -19,6 +19,7 @@ from ._docs import (
     embedding_text,
     index_stats,
     reset_embeddings,
+    search_docs,
 )
 from ._embedder import Embedder, HashEmbedder, as_matrix
 from ._errors import EmbeddingError, IndexingError, VectorIndexError
@@ -68,6 +69,7 @@ __all__ = [
     "markdown_docs",
     "recorded_embedder",
     "reset_embeddings",
+    "search_docs",
     "slugify",
     "split_markdown",
 ]

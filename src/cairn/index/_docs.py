@@ -216,3 +216,30 @@ def index_stats(
         "hnsw_snapshot_bytes": stats.snapshot_bytes,
         "changes_since_snapshot": stats.pending,
     }
+
+
+def search_docs(
+    kv: KV,
+    embedder: Embedder,
+    index: VectorIndex,
+    query: str,
+    k: int = 10,
+    *,
+    exact: bool | None = None,
+) -> list[dict[str, object]]:
+    """The k docs most similar to `query`, best first: id, score, title and a snippet
+    (what `cairn index search` prints and the assistant's `search_docs` tool reads)."""
+    matches = index.search(embedder.embed([query])[0], k, exact=exact)
+    docs = Docs(kv)
+    rows: list[dict[str, object]] = []
+    for match in matches:
+        doc = docs.get(match.id)
+        rows.append(
+            {
+                "id": match.id,
+                "score": round(match.score, 6),
+                "title": doc.title if doc else "",
+                "snippet": " ".join(doc.text.split())[:160] if doc else "",
+            }
+        )
+    return rows
