@@ -19,7 +19,7 @@ from ._loop import (
     ToolStarted,
     Tracer,
 )
-from ._ops import SYSTEM, OpsContext, assistant, opening, ops_tools
+from ._ops import SYSTEM, OpsContext, assistant, docs_search, opening, ops_tools
 from ._predict import HistoryPredictor, Predictor, RulePredictor
 from ._speculate import Epochs, Guess, Speculator, ToolRun, execute
 from ._tools import Effect, Parsed, Tool
@@ -57,6 +57,7 @@ __all__ = [
     "Tracer",
     "WriteBarrier",
     "assistant",
+    "docs_search",
     "execute",
     "opening",
     "ops_tools",

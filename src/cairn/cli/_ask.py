@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import app
-from ._index import INDEX_NAME, _embedder
 from ._llm import debug_option, flush_recording, open_for_use
 from ._settings import common_options, opened_store, settings, store_option
 
@@ -29,15 +28,6 @@ def _runbooks(files: tuple[Path, ...]) -> list[Path]:
     if files:
         return [f.resolve() for f in files]
     return sorted(p.resolve() for p in Path.cwd().glob("*.md") if p.is_file())
-
-
-def _search(kv: KV) -> Any:
-    from ..index import VectorIndex, search_docs
-
-    if not len(VectorIndex(kv, INDEX_NAME)):
-        return None
-    embedder, index = _embedder(kv, None, None, None)
-    return lambda query, k: search_docs(kv, embedder, index, query, k)
 
 
 def _predictors(kv: KV) -> tuple[list[Predictor], Any]:
@@ -106,6 +96,7 @@ def ask(
         ToolFinished,
         ToolStarted,
         assistant,
+        docs_search,
         opening,
     )
     from ..llm.recorder import Recorder, RecordingModel
@@ -119,7 +110,7 @@ def ask(
     with opened_store(store_url) as kv:
         ops = OpsContext(
             runbooks=_runbooks(files),
-            search=_search(kv),
+            search=docs_search(kv),
             kv=kv,
             log_dir=settings().resolved_config_dir() / "logs",
             learn=settings().open_learning_log(),

@@ -16,6 +16,7 @@ from fastapi.security import HTTPBearer
 
 from .. import __version__
 from ..notebook import parse, serialize, to_json
+from ._ask import ask_routes
 from ._bodies import ThreadedBodyRoute, collector_paused, json_response
 from ._bot import bot_action_routes, bot_routes, bot_runner
 from ._config import ServerConfig
@@ -124,6 +125,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     _file_routes(router, state)
     _session_routes(router, state)
     suggest_routes(router, state)
+    ask_routes(router, state)
     bot_action_routes(router, state)
     app.include_router(router)
     bot_routes(app, state)

@@ -240,7 +240,7 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-def _model(state: ServerState, requested: str | None) -> Model:
+def _model(state: ServerState, requested: str | None, *, kind: str = "suggestion") -> Model:
     """The server's model, or the one the client named among those the server offers:
     its default and the providers configured in cairn.toml and the environment (`cairn
     models list`). Any other name is a 400 that lists the offered ones: a client never
@@ -264,7 +264,7 @@ def _model(state: ServerState, requested: str | None) -> Model:
                 )
             spec = offered[requested]
         # Recorded unless switched off ([debug] in the server's cairn.toml, CAIRN_RECORD).
-        return open_recorded(spec, config, kind="suggestion")
+        return open_recorded(spec, config, kind=kind)
     except LLMError as exc:
         raise ApiError(400, str(exc)) from None
 

@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterator
-from typing import Literal, Any
+from typing import Any, Literal
 
 from ...notebook import new_ulid
 from .._model import Model
