@@ -202,3 +202,16 @@ def test_a_read_guessed_before_a_write_on_its_scope_is_stale_and_never_claimed()
     assert finished == ["write_w did 1", "read_w(1,s) saw 1"]  # not the stale "saw 0"
     outcomes = [(r["source"], r["outcome"]) for r in agent.stats.records if r["kind"] == "tool"]
     assert ("test", "stale") in outcomes or ("rules", "stale") in outcomes
+
+
+def test_a_token_budget_ends_the_turn_before_more_tools_run() -> None:
+    world = World()
+    step = Step((("read_a", '{"x": 1}', 0.1),))
+    steps = [step, Step((("read_a", '{"x": 2}', 0.1),)), Step(answer_seconds=0.1)]
+    agent = Agent(ScriptedModel(steps), world.tools(), options=AgentOptions(max_tokens=25))
+    events, _ = turn(agent)
+    answer = events[-1]  # each scripted call costs 15 tokens: the second call's tools never run
+    assert isinstance(answer, Answer)
+    assert answer.stopped == "the turn used its token budget (30 of 25 tokens)"
+    finished = [e.result for e in events if isinstance(e, ToolFinished)]
+    assert finished == ["read_a(1,s) saw 0"]  # (x=2 may have been read eagerly, unused)

@@ -50,6 +50,7 @@ class AgentOptions:
     speculate_results: bool = True  # start the next model call on guessed results
     max_steps: int = 8
     max_seconds: float = 300.0
+    max_tokens: int | None = None  # input + output tokens of the turn's model calls (cost)
     max_repeats: int = 2  # the same call asked more often in a turn is refused
     max_speculative: int = 4  # guessed runs at once
     max_result_chars: int = 100_000
@@ -128,6 +129,7 @@ class _ModelCall:
     def __init__(self, model: Model, request: Request) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.output_tokens = 0
+        self.input_tokens = 0
         self.events = 0
         self.started = _now()
         self.task = asyncio.ensure_future(self._pump(model, request))
@@ -138,6 +140,7 @@ class _ModelCall:
                 self.events += 1
                 if isinstance(event, UsageEvent):
                     self.output_tokens = event.usage.output_tokens
+                    self.input_tokens = event.usage.input_tokens
                 self.queue.put_nowait(event)
         except asyncio.CancelledError:
             raise
@@ -200,6 +203,7 @@ class Agent:
         repeats: dict[tuple[str, str], int] = {}
         pending: _ModelCall | None = None
         live: _ModelCall | None = None
+        spent = 0
         try:
             if self.options.predict and messages and messages[-1].role == "user":
                 for predictor in self.predictors:
@@ -210,6 +214,13 @@ class Agent:
                     live = pending or _ModelCall(self.model, self._request(messages))
                     pending = None
                     text, calls = await self._consume(live, spec, emit)
+                    spent += live.input_tokens + live.output_tokens
+                    budget = self.options.max_tokens
+                    if calls and budget is not None and spent >= budget:
+                        messages.append(Message("assistant", text, tool_calls=tuple(calls)))
+                        why = f"the turn used its token budget ({spent:,} of {budget:,} tokens)"
+                        emit(Answer(text, tuple(messages), step, why))
+                        return
                     if not calls:
                         messages.append(Message("assistant", text))
                         emit(Answer(text, tuple(messages), step))
