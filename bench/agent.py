@@ -12,15 +12,16 @@ A2 eager start from the stream; A3 predicted at message arrival; A4 = A3 + resul
 speculation (the tool's `speculative_result` knows the result of the call it predicted).
 A prediction hits with the sweep's hit rate (a miss guesses other arguments).
 
-Bounds per turn (d decision, t tool, a answer):
-  A0, A1: d + t + a;  A2: max(d, 0.8d + t) + a;
+Bounds per turn (d decision, t tool, a answer, n calls):
+  A0: d + n·t + a;  A1: d + t + a;  A2: max(d, 0.8d + t) + a;
   A3: hit max(d, t) + a, miss as A2;  A4: hit max(d + a, t), miss as A2.
 
 A bound also counts the fixed cost of a turn's three HTTP round trips through the SDK,
 measured in the same run as a zero-latency turn. Times run scaled by --scale (default
 0.25) and are reported unscaled.
 
-Usage: .venv/bin/python bench/agent.py [--samples 10] [--scale 0.25] [--quick]
+Turns run one after another. Usage:
+  .venv/bin/python bench/agent.py [--samples 10] [--sweep-samples 5] [--scale 0.25] [--quick]
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ import random
 import statistics
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from cairn.agent import SEQUENTIAL, Agent, AgentOptions, Answer, Guess, Tool, ToolContext
@@ -53,6 +55,7 @@ class Profile:
     decision: float
     tool: float
     answer: float
+    calls: int = 1  # tool calls the model makes in its one tool-calling step
 
 
 class FakeOpenAI:
@@ -107,11 +110,13 @@ class FakeOpenAI:
         last = body["messages"][-1]
         if last["role"] == "user":
             query = last["content"].split("about ", 1)[1]
-            args = json.dumps({"q": query})
-            call = {"index": 0, "id": "call_0", "type": "function"}
-            send({"tool_calls": [call | {"function": {"name": "lookup", "arguments": ""}}]})
+            for i in range(profile.calls):
+                call = {"index": i, "id": f"call_{i}", "type": "function"}
+                send({"tool_calls": [call | {"function": {"name": "lookup", "arguments": ""}}]})
             until(profile.decision * 0.8)
-            send({"tool_calls": [{"index": 0, "function": {"arguments": args}}]})
+            for i in range(profile.calls):
+                args = json.dumps({"q": f"{query}-{i}"})
+                send({"tool_calls": [{"index": i, "function": {"arguments": args}}]})
             until(profile.decision)
             send({}, "tool_calls")
         else:
@@ -138,7 +143,9 @@ def bound(arm: str, p: Profile, hit: bool) -> float:
 def _analytic(arm: str, p: Profile, hit: bool) -> float:
     d, t, a = p.decision, p.tool, p.answer
     eager = max(d, 0.8 * d + t) + a
-    if arm.startswith(("A0", "A1")):
+    if arm.startswith("A0"):
+        return d + p.calls * t + a
+    if arm.startswith("A1"):
         return d + t + a
     if arm.startswith("A2") or not hit:
         return eager
@@ -148,27 +155,27 @@ def _analytic(arm: str, p: Profile, hit: bool) -> float:
 
 
 class Predict:
-    def __init__(self, guess: str) -> None:
-        self.guess = guess
+    def __init__(self, guesses: list[str]) -> None:
+        self.guesses = guesses
 
     def predict(self, message: str) -> list[Guess]:
-        return [Guess("lookup", {"q": self.guess})]
+        return [Guess("lookup", {"q": g}) for g in self.guesses]
 
 
 def prepare(
-    fake: FakeOpenAI, arm: str, index: int, p: Profile, hit: bool, n: int
+    fake: FakeOpenAI, model: OpenAIModel, arm: str, p: Profile, hit: bool, n: int
 ) -> tuple[Agent, str]:
-    """An agent for one turn, its SDK client built ahead (clients cost ~30 ms of CPU to
-    build, which would land inside other turns' timings)."""
+    """An agent for one turn on `model` (one SDK client per arm, built ahead: a client
+    costs ~30 ms of CPU to build, and a server keeps its client and connections)."""
     query = f"disk-{n}"
-    guessed = query if hit else f"other-{n}"
+    guessed = [f"{query}-{i}" if hit else f"other-{n}-{i}" for i in range(p.calls)]
 
     async def lookup(args: dict[str, Any], ctx: ToolContext) -> str:
         await asyncio.sleep(p.tool * fake.scale)
         return f"result for {args['q']}"
 
-    def known(args: dict[str, Any]) -> str | None:  # the predicted call's result is cached
-        return f"result for {guessed}" if args["q"] == guessed else None
+    def known(args: dict[str, Any]) -> str | None:  # a predicted call's result is cached
+        return f"result for {args['q']}" if args["q"] in guessed else None
 
     tool = Tool(
         "lookup",
@@ -177,9 +184,10 @@ def prepare(
         {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
         speculative_result=known,
     )
-    model = OpenAIModel(f"p{index}", base_url=fake.url, max_retries=0)
-    model._sdk()  # built before the clock starts
-    agent = Agent(model, [tool], predictors=[Predict(guessed)], options=ARMS[arm])
+    options = ARMS[arm]
+    if p.calls > 1 and options.max_speculative < p.calls:
+        options = replace(options, max_speculative=p.calls)
+    agent = Agent(model, [tool], predictors=[Predict(guessed)], options=options)
     return agent, f"tell me about {query}"
 
 
@@ -202,20 +210,25 @@ def pct(values: list[float], q: float) -> float:
 async def cell(
     fake: FakeOpenAI, p: Profile, rate: float, samples: int, seed: int
 ) -> dict[str, dict[str, float]]:
+    """Each arm's turns, one after another (turns run together would time each other's
+    request handling), on one client per arm."""
     fake.profiles.append(p)
     index = len(fake.profiles) - 1
     hits = [i < round(rate * samples) for i in range(samples)]
     random.Random(seed).shuffle(hits)
+    models = {arm: OpenAIModel(f"p{index}", base_url=fake.url, max_retries=0) for arm in ARMS}
+    for model in models.values():
+        model._sdk()  # built before the clock starts
     jobs = [
-        (arm, hit, prepare(fake, arm, index, p, hit, n))
+        (arm, hit, prepare(fake, models[arm], arm, p, hit, n))
         for arm in ARMS
         for n, hit in enumerate(hits)
     ]
     results = []
-    for arm in ARMS:  # one arm at a time: its turns run together
-        results += await asyncio.gather(
-            *(one_turn(a, m, fake.scale) for name, _, (a, m) in jobs if name == arm)
-        )
+    for arm in ARMS:
+        for name, _, (agent, message) in jobs:
+            if name == arm:
+                results.append(await one_turn(agent, message, fake.scale))
     out: dict[str, dict[str, float]] = {}
     for arm in ARMS:
         rows = [(r, hit) for (a, hit, _), r in zip(jobs, results, strict=True) if a == arm]
@@ -229,6 +242,48 @@ async def cell(
             "wasted_tokens": sum(r[2] for r, _ in rows),
         }
     return out
+
+
+def recorder_cost(n: int) -> None:
+    """What the debug recorder adds per tool call: `RecorderTracer.tool` on a real
+    recorder (SQLite, background writer) against the no-op tracer, p50 over n calls."""
+    import tempfile
+
+    from cairn.agent import RecorderTracer
+    from cairn.llm.recorder import Recorder, RecordStore
+    from cairn.store import SQLiteKV
+
+    record = {
+        "kind": "tool",
+        "tool": "lookup",
+        "arguments": '{"q":"disk-1"}',
+        "speculative": True,
+        "source": "rules",
+        "outcome": "claimed",
+        "started": 0.0,
+        "seconds": 0.25,
+        "error": None,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        recorder = Recorder(RecordStore(SQLiteKV(Path(tmp) / "debug.db")), close_store=True)
+        tracer = RecorderTracer(recorder)
+        samples, baseline = [], []
+        with recorder.run("agent_turn", title="bench"):
+            for _ in range(n):
+                t0 = time.perf_counter()
+                tracer.tool(record)
+                t1 = time.perf_counter()
+                _noop(record)
+                baseline.append(time.perf_counter() - t1)
+                samples.append(t1 - t0)
+        recorder.close()
+    p50, base = statistics.median(samples) * 1e6, statistics.median(baseline) * 1e6
+    print(f"recorder: {p50:.1f} µs p50 per tool call recorded (no-op tracer {base:.2f} µs),")
+    print(f"  p95 {pct(samples, 0.95) * 1e6:.1f} µs, over {n} calls (target p50 < 1 ms)")
+
+
+def _noop(record: dict[str, Any]) -> None:
+    pass
 
 
 def table(title: str, p: Profile, rate: float, res: dict[str, dict[str, float]]) -> list[str]:
@@ -251,16 +306,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=10, help="turns per arm (profiles)")
+    parser.add_argument("--sweep-samples", type=int, default=5, help="turns per arm (sweep)")
     parser.add_argument("--scale", type=float, default=0.25)
     parser.add_argument("--quick", action="store_true", help="incident.io's profile only")
     args = parser.parse_args()
     fake = FakeOpenAI(args.scale)
     began = time.perf_counter()
-    await cell(fake, Profile(0.2, 0.2, 0.2), 0.5, 2, 0)  # warm up: imports, connections
+    await cell(fake, Profile(0.2, 0.2, 0.2), 0.5, 2, 0)  # warm up: imports, first requests
     # The fixed cost of a turn's HTTP round trips through the SDK (a zero-latency turn),
     # measured here: a bound is the analytic time plus this floor.
-    floor = (await cell(fake, Profile(0.0, 0.0, 0.0), 0.0, args.samples, 0))["A0 sequential"]
+    zero = Profile(0.0, 0.0, 0.0)
+    floor = (await cell(fake, zero, 0.0, args.samples, 0))["A0 sequential"]
     global FLOOR
     FLOOR = floor["p50"]
     print(f"floor: a zero-latency turn takes {FLOOR * fake.scale * 1000:.0f} ms (real time)\n")
@@ -274,6 +331,13 @@ async def main() -> None:
     print(f"  p50 cut: A3 {cut3:.0%} (target >= 20%), A4 {cut4:.0%} (target >= 45%)")
     worst = max(abs(r["p50"] / r["bound"] - 1) for r in res.values())
     print(f"  largest distance from a bound: {worst:.1%} (target <= 10%)")
+    two = Profile(1.5, 3.0, 2.0, calls=2)
+    res = await cell(fake, two, 0.6, args.samples, 3)
+    print()
+    for line in table("the same with two tool calls a turn (A1 runs them together)", two, 0.6, res):
+        print(line)
+    print()
+    recorder_cost(args.samples * 200)
     if not args.quick:
         print()
         overheads = []
@@ -281,7 +345,7 @@ async def main() -> None:
             for tool in (0.2, 2.0):
                 for decision in (0.5, 2.0):
                     p = Profile(decision, tool, 1.0)
-                    res = await cell(fake, p, rate, args.samples, 2)
+                    res = await cell(fake, p, rate, args.sweep_samples, 2)
                     for line in table("sweep", p, rate, res):
                         print(line)
                     if rate == 0.0:  # guesses that all miss, against the same arm without
