@@ -84,6 +84,16 @@ def test_ask_looks_up_runs_an_approved_cell_and_answers(tmp_path: Path, fake: Fa
         timeout=60,
     )
     assert '"agent_turn"' in runs.stdout, runs.stderr
+    # what the turn called is remembered: the same question predicts it next time
+    from cairn.agent import Guess, Predictors
+    from cairn.store import open_store
+
+    kv = open_store(None, config_dir=tmp_path / "cfg")
+    try:
+        guesses = Predictors(kv).history.predict("is the disk ok?")
+    finally:
+        kv.close()
+    assert Guess("list_cells", '{"file": "disk.md"}', "history") in guesses
 
 
 def test_a_cell_is_not_run_without_approval(tmp_path: Path, fake: FakeOpenAI) -> None:

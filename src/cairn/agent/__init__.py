@@ -20,7 +20,7 @@ from ._loop import (
     Tracer,
 )
 from ._ops import SYSTEM, OpsContext, assistant, docs_search, opening, ops_tools
-from ._predict import HistoryPredictor, Predictor, RulePredictor
+from ._predict import HistoryPredictor, Predictor, Predictors, RulePredictor
 from ._speculate import Epochs, Guess, Speculator, ToolRun, execute
 from ._tools import Effect, Parsed, Tool
 from ._trace import RecorderTracer
@@ -43,6 +43,7 @@ __all__ = [
     "OpsContext",
     "Parsed",
     "Predictor",
+    "Predictors",
     "RecorderTracer",
     "RulePredictor",
     "Speculator",

@@ -12,7 +12,7 @@ says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -126,3 +126,39 @@ class HistoryPredictor:
             ]
         except (orjson.JSONDecodeError, TypeError, ValueError):
             self._seen = []  # a damaged history only costs guesses
+
+
+_HISTORY_KEY = ("agent.history",)
+
+
+class Predictors:
+    """The predictors of a store and a configuration: the rules of `[[agent.predict]]`
+    and the history kept in the store under ("agent.history",); `remember()` adds a
+    finished turn to that history (what `cairn ask` and `/v1/ask` both do)."""
+
+    def __init__(self, kv: Any, rules: Sequence[Mapping[str, Any]] = ()) -> None:
+        from ..store import ordered
+
+        self.kv = kv
+        self.key = ordered.encode(*_HISTORY_KEY)
+        self.rules = RulePredictor.from_config(rules)
+        self.history = HistoryPredictor()
+        raw = kv.get(self.key) if kv is not None else None
+        if raw is not None:
+            self.history.loads(raw)
+
+    @classmethod
+    def configured(cls, kv: Any, agent_table: Mapping[str, Any] | None) -> Predictors:
+        """From the `[agent]` table of cairn.toml (None: no file)."""
+        entries = (agent_table or {}).get("predict", [])
+        if not isinstance(entries, list):
+            raise AgentError("[agent] predict must be an array of tables ([[agent.predict]])")
+        return cls(kv, entries)
+
+    def __iter__(self) -> Iterator[Predictor]:
+        return iter((self.rules, self.history))
+
+    def remember(self, message: str, calls: Iterable[tuple[str, str]]) -> None:
+        self.history.learn(message, calls)
+        if self.kv is not None:
+            self.kv.set(self.key, self.history.dumps())

@@ -17,33 +17,14 @@ from ._llm import debug_option, flush_recording, open_for_use
 from ._settings import common_options, opened_store, settings, store_option
 
 if TYPE_CHECKING:
-    from ..agent import Predictor, Tool
+    from ..agent import Tool
     from ..llm import ToolCall
-    from ..store import KV
-
-HISTORY_KEY = ("agent.history",)
 
 
 def _runbooks(files: tuple[Path, ...]) -> list[Path]:
     if files:
         return [f.resolve() for f in files]
     return sorted(p.resolve() for p in Path.cwd().glob("*.md") if p.is_file())
-
-
-def _predictors(kv: KV) -> tuple[list[Predictor], Any]:
-    """Rules from `[[agent.predict]]` in cairn.toml, and what earlier turns taught."""
-    from ..agent import AgentError, HistoryPredictor, RulePredictor
-    from ..store import ordered
-
-    table = settings().config_files().table("agent") or {}
-    entries = table.get("predict", [])
-    if not isinstance(entries, list):
-        raise AgentError("[agent] predict must be an array of tables ([[agent.predict]])")
-    history = HistoryPredictor()
-    raw = kv.get(ordered.encode(*HISTORY_KEY))
-    if raw is not None:
-        history.loads(raw)
-    return [RulePredictor.from_config(entries), history], history
 
 
 async def _ask_user(call: ToolCall, tool: Tool) -> bool:
@@ -91,6 +72,7 @@ def ask(
         AgentOptions,
         Answer,
         OpsContext,
+        Predictors,
         RecorderTracer,
         Text,
         ToolFinished,
@@ -100,7 +82,6 @@ def ask(
         opening,
     )
     from ..llm.recorder import Recorder, RecordingModel
-    from ..store import ordered
 
     model = open_for_use(spec, "agent_turn", debug)
     recorder = model.recorder if isinstance(model, RecordingModel) else None
@@ -116,7 +97,7 @@ def ask(
             learn=settings().open_learning_log(),
             env=settings().child_env(),
         )
-        predictors, history = _predictors(kv)
+        predictors = Predictors.configured(kv, settings().config_files().table("agent"))
         options = AgentOptions(max_steps=max_steps)
         if no_speculation:
             options = AgentOptions(
@@ -129,7 +110,7 @@ def ask(
         agent = assistant(
             model,
             ops,
-            predictors=predictors,
+            predictors=list(predictors),
             options=options,
             approve=approve,
             tracer=RecorderTracer(recorder) if recorder is not None else None,
@@ -165,9 +146,9 @@ def ask(
             answer = asyncio.run(recorded())
         finally:
             flush_recording(model, announce=debug is True)
-        calls = [(e["tool"], e["arguments"]) for e in events if not e.get("error")]
-        history.learn(question, calls)
-        kv.set(ordered.encode(*HISTORY_KEY), history.dumps())
+        predictors.remember(
+            question, [(e["tool"], e["arguments"]) for e in events if not e.get("error")]
+        )
     if answer is None:
         raise click.ClickException("the assistant gave no answer")
     if as_json:

@@ -65,7 +65,7 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
     @router.post("/ask", tags=["agent"])
     async def ask_route(body: AskRequest, request: Request) -> StreamingResponse:
         """Ask the operations assistant; events as above."""
-        from ..agent import OpsContext, assistant, docs_search, opening
+        from ..agent import OpsContext, Predictors, assistant, docs_search, opening
         from ..notebook import new_ulid
         from ._suggest import _model
 
@@ -114,7 +114,16 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
             learn=config.learning_logs,
             env=None,
         )
-        agent = assistant(model, ops, approve=approve)
+        files = state.config_files()
+        table = files.table("agent") if files else None
+        predictors = await asyncio.to_thread(Predictors.configured, kv, table)
+        agent = assistant(model, ops, approve=approve, predictors=list(predictors))
+        made: list[tuple[str, str]] = []
+
+        asked: dict[str, str] = {}
+
+        def _arguments_of(call_id: str) -> str:
+            return asked.get(call_id, "{}")
 
         async def produce() -> None:
             from ..agent import AgentError, Answer, Text, ToolFinished, ToolStarted
@@ -124,9 +133,12 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
                     if isinstance(event, Text):
                         queue.put_nowait(_sse("text", {"text": event.text}))
                     elif isinstance(event, ToolStarted):
+                        asked[event.id] = event.arguments
                         started = {"id": event.id, "name": event.name, "arguments": event.arguments}
                         queue.put_nowait(_sse("tool_started", started))
                     elif isinstance(event, ToolFinished):
+                        if not event.error:
+                            made.append((event.name, _arguments_of(event.id)))
                         data: dict[str, Any] = {
                             "id": event.id,
                             "name": event.name,
@@ -137,6 +149,7 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
                     elif isinstance(event, Answer):
                         answer = {"text": event.text, "stopped": event.stopped}
                         queue.put_nowait(_sse("answer", answer))
+                        await asyncio.to_thread(predictors.remember, body.question, made)
             except AgentError as exc:
                 message = state.public(str(exc))
                 queue.put_nowait(_sse("error", {"status": 502, "message": message}))
