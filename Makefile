@@ -4,12 +4,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint fmt bench clean
+.PHONY: setup run test lint fmt bench clean web-test
+
+# The web page: web/ (TypeScript, Vite) built into the package, when its sources changed.
+WEB_STAMP   := src/cairn/server/webui/.built
+WEB_SOURCES := $(wildcard web/src/*.ts web/src/*.css) web/index.html web/package.json \
+	web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 # System packages the project needs (installed with apt-get when missing).
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 	@bash scripts/system-deps.sh
 	@$(BIN)/python -m compileall -q src >/dev/null
+
+$(WEB_STAMP): $(WEB_SOURCES) scripts/system-deps.sh
+	@bash scripts/system-deps.sh
+	$(SAY) "building the web page (npm ci, tsc, vite build: about 20 s the first time)"
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+	@cd web && npx tsc --noEmit && npx vite build --logLevel warn
+	@mkdir -p $(dir $(WEB_STAMP)) && touch $(WEB_STAMP)
 
 # pip runs with --quiet (its own output is pages of "Requirement already satisfied"), so
 # each step says on a line of its own what it installs: the last one is silent for
@@ -43,8 +55,12 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# The front end's unit tests (Vitest); its browser tests are in the pytest suite.
+web-test: setup
+	cd web && npx vitest run
+
 # Two workers: each gets its own temporary dirs and PostgreSQL server (see tests/pgserver.py).
-test: lint
+test: lint web-test
 	$(BIN)/pytest -n 2
 
 fmt: setup
@@ -56,4 +72,5 @@ bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis web/node_modules \
+		src/cairn/server/webui

@@ -9,6 +9,9 @@ checks=(
   "command -v make|make"
   # The test suite starts its own PostgreSQL server (initdb + pg_ctl) for the store.
   "ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl|postgresql"
+  # The web page is built with npm (Node.js 20); its tests drive Debian's Chromium.
+  "command -v npm|npm"
+  "command -v chromium|chromium"
 )
 
 missing=()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, Security
@@ -27,6 +29,7 @@ from ._limits import BodyLimit
 from ._models import (
     CellSummary,
     FileCells,
+    FileList,
     Health,
     NotebookJSON,
     ParseRequest,
@@ -40,6 +43,7 @@ from ._runbooks import load_runbook
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
 from ._suggest import SuggestRequest, prepare_suggestion, suggest_routes
+from ._web import WebSessions, web_routes
 
 DESCRIPTION = """\
 Cairn's local API: runbooks as notebooks, and cells executed with their output streamed.
@@ -105,7 +109,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
-    app.add_middleware(TokenGate, token=config.token, origins=state.origins)  # outermost
+    web_sessions = WebSessions()
+    app.add_middleware(
+        TokenGate, token=config.token, origins=state.origins, sessions=web_sessions
+    )  # outermost
 
     @app.get("/health", response_model=Health, tags=["server"])
     async def health() -> Health:
@@ -131,6 +138,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     bot_routes(app, state)
     app.add_api_websocket_route("/v1/execute", execute)
     _docs_routes(app, config)
+    web_routes(app, config.token, web_sessions)
     return app
 
 
@@ -165,7 +173,42 @@ def _notebook_routes(router: APIRouter) -> None:
         return json_response(SerializeResponse(markdown=serialize(nb)))
 
 
+MAX_LISTED = 2_000  # runbooks a file list shows
+_SKIPPED_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__"})
+
+
+def _runbook_paths(root: Path) -> tuple[list[str], bool]:
+    """The Markdown files under `root`, relative and sorted, hidden and tool directories
+    skipped; whether the list was cut at MAX_LISTED."""
+    found: list[str] = []
+    for directory, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        for name in sorted(names):
+            if name.endswith(".md") and not name.startswith("."):
+                found.append(str((Path(directory) / name).relative_to(root)))
+                if len(found) > MAX_LISTED:
+                    return sorted(found[:MAX_LISTED]), True
+    return sorted(found), False
+
+
 def _file_routes(router: APIRouter, state: ServerState) -> None:
+    @router.get("/files", response_model=FileList, tags=["files"])
+    def list_files() -> FileList:
+        """The runbooks under the server's root (what the web page lists)."""
+        files, truncated = _runbook_paths(state.root)
+        return FileList(files=files, truncated=truncated)
+
+    @router.get("/files/notebook", response_model=NotebookJSON, tags=["files"])
+    def file_notebook(
+        path: str = Query(description="The runbook, relative to the server's root."),
+    ) -> Response:
+        """A runbook as the notebook's JSON (`cairn notebook to-json`)."""
+        with collector_paused():
+            _, nb = load_runbook(state.root, path)
+            response = json_response(to_json(nb))
+            del nb
+        return response
+
     @router.get("/files/cells", response_model=FileCells, tags=["files"])
     def file_cells(
         path: str = Query(description="The runbook, relative to the server's root."),

@@ -97,6 +97,11 @@ class CellSummary(BaseModel):
     line: int = Field(description="1-based line of the cell's opening fence.")
 
 
+class FileList(BaseModel):
+    files: list[str] = Field(description="Runbooks (*.md) under the root, relative to it.")
+    truncated: bool = Field(False, description="More files exist than were listed.")
+
+
 class FileCells(BaseModel):
     path: str
     cells: list[CellSummary]

@@ -1,0 +1,14 @@
+// The page is built into the Python package, where `cairn serve` finds it.
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  base: "/",
+  build: {
+    outDir: "../src/cairn/server/webui",
+    emptyOutDir: true,
+    assetsDir: "assets",
+    sourcemap: false,
+    // One module per entry: no inline scripts (the page's CSP forbids them).
+    modulePreload: { polyfill: false },
+  },
+});
