@@ -77,6 +77,9 @@ def _serving(root: Path, config_dir: Path, *args: str) -> Iterator[tuple[str, li
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        # what it printed while serving and stopping, for a test to read after the block
+        while (line := _next_line(lines)) is not None:
+            seen.append(line)
 
 
 def _next_line(lines: queue.Queue[str | None]) -> str | None:
@@ -205,3 +208,19 @@ def test_other_commands_do_not_import_the_server_stack() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_the_printed_url_opens_the_notebook_and_the_access_log_never_shows_the_token(
+    tmp_path: Path,
+) -> None:
+    config_dir = tmp_path / "config"
+    with _serving(tmp_path, config_dir, "--log-level", "info") as (url, lines):
+        token = (config_dir / "token").read_text(encoding="utf-8").strip()
+        assert f"cairn serve: the notebook in a browser: {url}/?token={token}" in lines
+        with httpx.Client(trust_env=False) as client:
+            signed_in = client.get(f"{url}/?token={token}")
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    logged = "\n".join(lines)  # everything, the access log included
+    assert "GET /?token=[redacted]" in logged, logged
+    # only the banner, printed once for the user, shows it: never a log line
+    assert all(line.startswith("cairn serve: ") for line in lines if token in line), lines

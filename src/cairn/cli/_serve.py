@@ -164,6 +164,10 @@ def serve(
         _say(f"cairn serve: token (kept in {token.path}): {token.value}")
     else:
         _say(f"cairn serve: the token is in {token.path}")
+    if token.created or show_token or not token.stored:
+        _say(f"cairn serve: the notebook in a browser: {address}/?token={token.value}")
+    else:
+        _say(f"cairn serve: the notebook in a browser: {address}/ (it asks for the token)")
     if host not in _LOOPBACK:
         _err(f"cairn serve: warning: listening on {host}: other machines can reach this server")
     try:

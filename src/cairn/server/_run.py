@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
 import sys
 
@@ -31,6 +33,22 @@ def url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _NoTokenInAccessLog(logging.Filter):
+    """uvicorn's access log prints each request's path with its query: the printed URL
+    (`/?token=…`) and `?token=` on the execute socket would put the token in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+_TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
+
+
 def run(config: ServerConfig, sock: socket.socket, *, log_level: str = "warning") -> None:
     """Serve `config` on `sock` until interrupted (SIGINT/SIGTERM stop it gracefully)."""
     import gc
@@ -45,6 +63,7 @@ def run(config: ServerConfig, sock: socket.socket, *, log_level: str = "warning"
             timeout_graceful_shutdown=10,
         )
     )
+    logging.getLogger("uvicorn.access").addFilter(_NoTokenInAccessLog())
     # What start-up built (modules, the app, its schemas) lives as long as the process:
     # out of the collector's sight, a full collection no longer scans it. Collections run
     # in whichever thread allocates and hold the GIL: shorter ones pause the loop less.
