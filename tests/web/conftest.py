@@ -64,6 +64,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     root.mkdir()
     (root / "checks.md").write_text(RUNBOOK)
     (root / "hostile.md").write_text(HOSTILE)
+    (root / "ask.md").write_text(INTERACTIVE)
     started = Server(root, tmp_path / "cfg")
     yield started
     started.close()
@@ -92,3 +93,12 @@ def signed_in(page: Page, server: Server) -> None:
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+INTERACTIVE = """# Ask
+
+```sh {"name":"ask","interactive":"true"}
+read -r -p "name? " who
+echo "hi $who"
+```
+"""

@@ -25,7 +25,7 @@ def test_the_printed_url_signs_in_and_drops_the_token(
     (cookie,) = context.cookies()
     assert cookie["name"] == "cairn_session" and cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict" and cookie["value"] != TOKEN
-    expect(page.locator("nav#files a")).to_have_text(["checks.md", "hostile.md"])
+    expect(page.locator("nav#files a")).to_have_text(["ask.md", "checks.md", "hostile.md"])
     assert TOKEN not in page.content()
     screenshot(page, "files")
 
@@ -38,7 +38,7 @@ def test_without_a_session_the_page_asks_for_the_token(page: Page, server: Serve
     screenshot(page, "login-refused")
     page.fill("input[name=token]", TOKEN)
     page.click("button[type=submit]")
-    expect(page.locator("nav#files a")).to_have_count(2)
+    expect(page.locator("nav#files a")).to_have_count(3)
     assert page.url == f"{base(server)}/"
 
 
@@ -48,8 +48,11 @@ def test_the_api_refuses_a_browser_without_a_session(server: Server) -> None:
         reply = client.get("/", params={"token": "wrong"})
         assert reply.status_code == 401 and TOKEN not in reply.text
         page = client.get("/")
-        assert "script-src 'self'" in page.headers["content-security-policy"]
-        assert "unsafe-inline" not in page.headers["content-security-policy"]
+        policy = dict(
+            d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";")
+        )
+        assert policy["script-src"] == "'self'"  # no inline script, no eval
+        assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
 
 
 def test_a_cell_runs_and_its_output_streams_in(page: Page, server: Server) -> None:

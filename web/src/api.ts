@@ -13,6 +13,11 @@ export interface Notebook {
   cells: Cell[];
 }
 
+export interface Loaded {
+  notebook: Notebook;
+  etag: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -22,17 +27,19 @@ export class ApiError extends Error {
   }
 }
 
+async function failure(reply: Response): Promise<ApiError> {
+  let detail = `${reply.status} ${reply.statusText}`;
+  try {
+    detail = ((await reply.json()) as { detail?: string }).detail ?? detail;
+  } catch {
+    /* not JSON: the status says enough */
+  }
+  return new ApiError(reply.status, detail);
+}
+
 async function getJson<T>(url: string): Promise<T> {
   const reply = await fetch(url, { credentials: "same-origin" });
-  if (!reply.ok) {
-    let detail = `${reply.status} ${reply.statusText}`;
-    try {
-      detail = ((await reply.json()) as { detail?: string }).detail ?? detail;
-    } catch {
-      /* not JSON: the status says enough */
-    }
-    throw new ApiError(reply.status, detail);
-  }
+  if (!reply.ok) throw await failure(reply);
   return (await reply.json()) as T;
 }
 
@@ -40,6 +47,25 @@ export function listFiles(): Promise<{ files: string[] }> {
   return getJson("/v1/files");
 }
 
-export function openNotebook(path: string): Promise<Notebook> {
-  return getJson(`/v1/files/notebook?path=${encodeURIComponent(path)}`);
+export async function openNotebook(path: string): Promise<Loaded> {
+  const reply = await fetch(`/v1/files/notebook?path=${encodeURIComponent(path)}`, {
+    credentials: "same-origin",
+  });
+  if (!reply.ok) throw await failure(reply);
+  return { notebook: (await reply.json()) as Notebook, etag: reply.headers.get("etag") ?? "*" };
+}
+
+export async function saveNotebook(
+  path: string,
+  edits: { index: number; source: string }[],
+  ifMatch: string,
+): Promise<Loaded> {
+  const reply = await fetch(`/v1/files/notebook?path=${encodeURIComponent(path)}`, {
+    method: "PUT",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json", "if-match": ifMatch },
+    body: JSON.stringify({ edits }),
+  });
+  if (!reply.ok) throw await failure(reply);
+  return { notebook: (await reply.json()) as Notebook, etag: reply.headers.get("etag") ?? "*" };
 }

@@ -1,14 +1,29 @@
-// Cairn's web notebook: the runbooks of the served directory, each opened as a notebook
-// whose code cells run with their output streaming in.
+// Cairn's web notebook: the runbooks of the served directory, each opened as a notebook.
+// Code cells are edited in CodeMirror and run with their output streaming in (an
+// interactive cell in a terminal); Markdown cells render safely and edit as text.
+// Ctrl/Cmd+S saves through the server's lossless serializer; Shift+Enter runs a cell and
+// moves on; Esc leaves an editor.
 import "./style.css";
-import { ApiError, listFiles, openNotebook, type Cell } from "./api";
+import { ApiError, listFiles, openNotebook, saveNotebook, type Cell } from "./api";
+import { createEditor } from "./editor";
 import { renderMarkdown } from "./markdown";
 import { formatDuration } from "./output";
 import { runCell, type Running } from "./run";
+import { openTerminal, type TerminalView } from "./terminal";
 
 const files = document.getElementById("files") as HTMLElement;
 const notebook = document.getElementById("notebook") as HTMLElement;
 const where = document.getElementById("where") as HTMLElement;
+
+interface Open {
+  path: string;
+  etag: string;
+  cells: Cell[];
+  edits: Map<number, string>; // cell index → unsaved source
+  runners: (() => void)[]; // code cells' run, in order
+}
+
+let current: Open | null = null;
 
 function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -21,19 +36,24 @@ function element<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-function showError(where: HTMLElement, error: unknown): void {
+function showError(target: HTMLElement, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
-  where.replaceChildren(element("p", { class: "error" }, message));
+  target.replaceChildren(element("p", { class: "error" }, message));
+}
+
+function setDirty(): void {
+  const dirty = current !== null && current.edits.size > 0;
+  where.textContent = current ? `${current.path}${dirty ? " — unsaved (Ctrl+S)" : ""}` : "";
+  document.body.classList.toggle("dirty", dirty);
 }
 
 async function showFiles(): Promise<void> {
   try {
     const { files: paths } = await listFiles();
     files.replaceChildren(
-      ...paths.map((path) => {
-        const link = element("a", { href: `#${encodeURIComponent(path)}`, "data-path": path }, path);
-        return link;
-      }),
+      ...paths.map((path) =>
+        element("a", { href: `#${encodeURIComponent(path)}`, "data-path": path }, path),
+      ),
     );
     if (paths.length === 0) files.replaceChildren(element("p", {}, "No runbooks here."));
   } catch (error) {
@@ -42,80 +62,211 @@ async function showFiles(): Promise<void> {
   }
 }
 
-function codeCell(path: string, cell: Cell, index: number): HTMLElement {
-  const ref = cell.id ?? cell.name ?? String(index);
-  const box = element("div", { class: "cell code", "data-cell": ref });
+function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTMLElement {
+  const ref = cell.id ?? cell.name ?? String(codeIndex);
+  const box = element("div", { class: "cell code", "data-cell": ref, "data-index": String(index) });
   const bar = element("div", { class: "bar" });
-  bar.append(element("span", { class: "name" }, cell.name ?? `cell ${index + 1}`));
+  bar.append(element("span", { class: "name" }, cell.name ?? `cell ${codeIndex + 1}`));
   bar.append(element("span", { class: "language" }, cell.language ?? "sh"));
-  if (cell.interactive) bar.append(element("span", { class: "note" }, "(runs without a terminal)"));
-  const run = element("button", { class: "run", type: "button" }, "Run");
+  if (cell.interactive) bar.append(element("span", { class: "note" }, "interactive"));
+  const run = element("button", { class: "run", type: "button", title: "Shift+Enter" }, "Run");
   const stop = element("button", { class: "stop", type: "button", disabled: "" }, "Stop");
   const status = element("span", { class: "status" });
   bar.append(run, stop, status);
-  const source = element("pre", { class: "source" });
-  source.append(element("code", {}, cell.source));
+  const editorBox = element("div", { class: "source" });
   const output = element("pre", { class: "output" });
-  box.append(bar, source, output);
+  const term = element("div", { class: "terminal" });
+  box.append(bar, editorBox, output, term);
 
   let running: Running | null = null;
-  run.addEventListener("click", () => {
+  let terminal: TerminalView | null = null;
+  const start = () => {
+    if (running !== null) return;
+    if (open.edits.has(index)) {
+      status.textContent = "save first (Ctrl+S): the server runs the file as saved";
+      status.className = "status failed";
+      return;
+    }
     output.replaceChildren();
     status.textContent = "running…";
     status.className = "status";
     run.disabled = true;
     stop.disabled = false;
+    const interactive = Boolean(cell.interactive);
+    let size = { rows: 12, cols: 80 };
+    if (interactive) {
+      terminal?.dispose();
+      term.replaceChildren();
+      terminal = openTerminal(term);
+      size = terminal.fit();
+    }
     const finish = () => {
       run.disabled = false;
       stop.disabled = true;
       running = null;
     };
-    running = runCell(path, ref, {
-      started: (pid) => box.setAttribute("data-pid", String(pid)),
-      output: (stream, text) => {
-        const span = element("span", { class: stream }, text);
-        output.append(span);
-        output.scrollTop = output.scrollHeight;
+    running = runCell(
+      open.path,
+      ref,
+      {
+        started: (pid) => box.setAttribute("data-pid", String(pid)),
+        output: (stream, text, bytes) => {
+          if (stream === "pty" && terminal !== null) {
+            terminal.terminal.write(bytes);
+            return;
+          }
+          output.append(element("span", { class: stream }, text));
+          output.scrollTop = output.scrollHeight;
+        },
+        exited: (code, ms, timedOut, cancelled) => {
+          const how = cancelled ? "stopped" : timedOut ? "timed out" : `exit ${code}`;
+          status.textContent = `${how} · ${formatDuration(ms)}`;
+          status.className = `status ${code === 0 && !cancelled ? "ok" : "failed"}`;
+          status.setAttribute("data-exit-code", String(code));
+          finish();
+        },
+        failed: (message) => {
+          status.textContent = message;
+          status.className = "status failed";
+          finish();
+        },
       },
-      exited: (code, ms, timedOut, cancelled) => {
-        const how = cancelled ? "stopped" : timedOut ? "timed out" : `exit ${code}`;
-        status.textContent = `${how} · ${formatDuration(ms)}`;
-        status.className = `status ${code === 0 ? "ok" : "failed"}`;
-        status.setAttribute("data-exit-code", String(code));
-        finish();
-      },
-      failed: (message) => {
-        status.textContent = message;
-        status.className = "status failed";
-        finish();
-      },
-    });
+      { interactive, ...size },
+    );
+    if (terminal !== null) {
+      const active = running;
+      terminal.terminal.onData((data) => active.input(data));
+      terminal.terminal.onResize(({ rows, cols }) => active.resize(rows, cols));
+      terminal.terminal.focus();
+    }
+  };
+  open.runners.push(start);
+  createEditor(editorBox, cell.source, cell.language, {
+    changed: (source) => {
+      if (source === cell.source) open.edits.delete(index);
+      else open.edits.set(index, source);
+      setDirty();
+    },
+    run: () => {
+      start();
+      focusNext(box);
+    },
   });
+  run.addEventListener("click", start);
   stop.addEventListener("click", () => running?.cancel());
   return box;
 }
 
+function focusNext(box: HTMLElement): void {
+  let next = box.nextElementSibling;
+  while (next !== null && !next.classList.contains("code")) next = next.nextElementSibling;
+  (next?.querySelector(".cm-content") as HTMLElement | null)?.focus();
+}
+
+function markupCell(open: Open, cell: Cell, index: number): HTMLElement {
+  const box = element("div", { class: "cell markup", "data-index": String(index), tabindex: "0" });
+  const show = () => {
+    box.innerHTML = renderMarkdown(open.edits.get(index) ?? cell.source); // safe: markdown.ts
+  };
+  const edit = () => {
+    if (box.classList.contains("editing")) return;
+    box.classList.add("editing");
+    box.replaceChildren();
+    const view = createEditor(box, open.edits.get(index) ?? cell.source, "markdown", {
+      changed: (source) => {
+        if (source === cell.source) open.edits.delete(index);
+        else open.edits.set(index, source);
+        setDirty();
+      },
+      leave: () => {
+        box.classList.remove("editing");
+        view.destroy();
+        show();
+        box.focus();
+      },
+    });
+    view.focus();
+  };
+  box.addEventListener("dblclick", edit);
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === box) {
+      event.preventDefault();
+      edit();
+    }
+  });
+  show();
+  return box;
+}
+
+function render(open: Open): void {
+  let codeIndex = 0;
+  open.runners = [];
+  notebook.replaceChildren(
+    ...open.cells.map((cell, index) =>
+      cell.kind === "code" ? codeCell(open, cell, index, codeIndex++) : markupCell(open, cell, index),
+    ),
+  );
+  setDirty();
+}
+
 async function showNotebook(path: string): Promise<void> {
-  where.textContent = path;
   for (const link of files.querySelectorAll("a")) {
     link.classList.toggle("open", link.getAttribute("data-path") === path);
   }
   notebook.replaceChildren(element("p", {}, "Loading…"));
   try {
-    const nb = await openNotebook(path);
-    let codeIndex = 0;
-    notebook.replaceChildren(
-      ...nb.cells.map((cell) => {
-        if (cell.kind === "code") return codeCell(path, cell, codeIndex++);
-        const box = element("div", { class: "cell markup" });
-        box.innerHTML = renderMarkdown(cell.source); // safe: see markdown.ts
-        return box;
-      }),
-    );
+    const loaded = await openNotebook(path);
+    current = { path, etag: loaded.etag, cells: loaded.notebook.cells, edits: new Map(), runners: [] };
+    render(current);
   } catch (error) {
+    current = null;
     showError(notebook, error);
   }
 }
+
+function conflict(open: Open, message: string): void {
+  document.getElementById("conflict")?.remove();
+  const bar = element("div", { id: "conflict", role: "alert", class: "conflict" });
+  bar.append(element("span", {}, message));
+  const reload = element("button", { type: "button", class: "reload" }, "Reload (drop my edits)");
+  const overwrite = element("button", { type: "button", class: "overwrite" }, "Overwrite");
+  reload.addEventListener("click", () => {
+    bar.remove();
+    void showNotebook(open.path);
+  });
+  overwrite.addEventListener("click", () => {
+    bar.remove();
+    void save("*");
+  });
+  bar.append(reload, overwrite);
+  notebook.prepend(bar);
+}
+
+async function save(ifMatch?: string): Promise<void> {
+  const open = current;
+  if (open === null || open.edits.size === 0) return;
+  const edits = [...open.edits].map(([index, source]) => ({ index, source }));
+  try {
+    const saved = await saveNotebook(open.path, edits, ifMatch ?? open.etag);
+    current = { path: open.path, etag: saved.etag, cells: saved.notebook.cells, edits: new Map(), runners: [] };
+    render(current);
+    where.textContent = `${open.path} — saved`;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) conflict(open, error.message);
+    else showError(where, error);
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+    event.preventDefault();
+    void save();
+  }
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (current !== null && current.edits.size > 0) event.preventDefault();
+});
 
 function route(): void {
   const path = decodeURIComponent(location.hash.slice(1));

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, Security
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBearer
 
 from .. import __version__
-from ..notebook import parse, serialize, to_json
+from ..notebook import Notebook, NotebookError, parse, serialize, to_json, write_atomic
 from ._ask import ask_routes
 from ._bodies import ThreadedBodyRoute, collector_paused, json_response
 from ._bot import bot_action_routes, bot_routes, bot_runner
@@ -27,19 +28,21 @@ from ._execute import execute
 from ._gate import TokenGate
 from ._limits import BodyLimit
 from ._models import (
+    CellEdit,
     CellSummary,
     FileCells,
     FileList,
     Health,
     NotebookJSON,
     ParseRequest,
+    SaveRequest,
     SerializeRequest,
     SerializeResponse,
     SessionInfo,
     SessionList,
 )
 from ._prefill import Prefill
-from ._runbooks import load_runbook
+from ._runbooks import load_runbook, resolve_path
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
 from ._suggest import SuggestRequest, prepare_suggestion, suggest_routes
@@ -160,17 +163,26 @@ def _notebook_routes(router: APIRouter) -> None:
         """Apply source edits to cells and write the Markdown back; only those cells'
         bytes change."""
         nb = parse(body.markdown)
-        seen: set[int] = set()
-        for edit in body.edits:
-            if edit.index >= len(nb.cells):
-                raise ApiError(
-                    422, f"edits: no cell {edit.index}; the runbook has {len(nb.cells)} cells"
-                )
-            if edit.index in seen:
-                raise ApiError(422, f"edits: cell {edit.index} is edited twice")
-            seen.add(edit.index)
-            nb.cells[edit.index].source = edit.source
+        _apply_edits(nb, body.edits)
         return json_response(SerializeResponse(markdown=serialize(nb)))
+
+
+def _apply_edits(nb: Notebook, edits: list[CellEdit]) -> None:
+    seen: set[int] = set()
+    for edit in edits:
+        if edit.index >= len(nb.cells):
+            raise ApiError(
+                422, f"edits: no cell {edit.index}; the runbook has {len(nb.cells)} cells"
+            )
+        if edit.index in seen:
+            raise ApiError(422, f"edits: cell {edit.index} is edited twice")
+        seen.add(edit.index)
+        nb.cells[edit.index].source = edit.source
+
+
+def etag_of(data: bytes) -> str:
+    """A runbook's version, as an ETag: what the page sends back in If-Match."""
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
 MAX_LISTED = 2_000  # runbooks a file list shows
@@ -202,11 +214,51 @@ def _file_routes(router: APIRouter, state: ServerState) -> None:
     def file_notebook(
         path: str = Query(description="The runbook, relative to the server's root."),
     ) -> Response:
-        """A runbook as the notebook's JSON (`cairn notebook to-json`)."""
+        """A runbook as the notebook's JSON (`cairn notebook to-json`), with its version
+        in `ETag`."""
         with collector_paused():
-            _, nb = load_runbook(state.root, path)
+            full, nb = load_runbook(state.root, path)
             response = json_response(to_json(nb))
             del nb
+        response.headers["etag"] = etag_of(full.read_bytes())
+        return response
+
+    @router.put("/files/notebook", response_model=NotebookJSON, tags=["files"])
+    def save_notebook(
+        body: SaveRequest,
+        path: str = Query(description="The runbook, relative to the server's root."),
+        if_match: str | None = Header(None, description="The ETag the edits were made on."),
+    ) -> Response:
+        """Save cell edits through the lossless serializer: only the edited cells' bytes
+        change, written atomically. `If-Match` must name the version the edits were made
+        on (428 without it, 409 when the file changed on disk since; `*` applies them to
+        whatever is on disk now, the page's "overwrite")."""
+        full = resolve_path(state.root, path)
+        if not full.is_file():
+            raise ApiError(404, f"{path}: no such file under the server's root")
+        if if_match is None:
+            raise ApiError(428, "send If-Match with the ETag the runbook was loaded with")
+        with collector_paused():
+            raw = full.read_bytes()
+            current = etag_of(raw)
+            if if_match.strip() not in ("*", current):
+                raise ApiError(
+                    409,
+                    f"{path} changed on disk since it was loaded: reload it, or save again"
+                    " to overwrite (If-Match: *)",
+                )
+            try:
+                nb = parse(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ApiError(400, f"{path} is not UTF-8 text; not editing it") from None
+            _apply_edits(nb, body.edits)
+            data = serialize(nb).encode("utf-8")
+            try:
+                write_atomic(full, data)
+            except NotebookError as exc:
+                raise ApiError(409, state.public(str(exc))) from None
+            response = json_response(to_json(parse(data.decode("utf-8"))))
+        response.headers["etag"] = etag_of(data)
         return response
 
     @router.get("/files/cells", response_model=FileCells, tags=["files"])

@@ -84,6 +84,13 @@ class SerializeRequest(BaseModel):
     )
 
 
+class SaveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    edits: list[CellEdit] = Field(
+        description="New sources by cell index; every other byte of the runbook is kept."
+    )
+
+
 class SerializeResponse(BaseModel):
     markdown: str
 

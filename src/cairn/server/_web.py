@@ -28,8 +28,10 @@ from ._token import token_matches
 COOKIE = "cairn_session"
 SESSION_SECONDS = 7 * 24 * 3600
 WEBUI = Path(__file__).with_name("webui")
+# Styles may be inline: CodeMirror and xterm.js add theirs at run time. Scripts may not.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data:;"
     " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
     " frame-ancestors 'none'"
 )
