@@ -9,6 +9,7 @@ import { createEditor } from "./editor";
 import { renderMarkdown } from "./markdown";
 import { formatDuration } from "./output";
 import { runCell, type Running } from "./run";
+import { accept, reject, suggestAfter, type Suggestion } from "./suggest";
 import { openTerminal, type TerminalView } from "./terminal";
 
 const files = document.getElementById("files") as HTMLElement;
@@ -124,6 +125,7 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
           status.className = `status ${code === 0 && !cancelled ? "ok" : "failed"}`;
           status.setAttribute("data-exit-code", String(code));
           finish();
+          if (!cancelled) void offer(open, box, ref, index);
         },
         failed: (message) => {
           status.textContent = message;
@@ -155,6 +157,61 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
   run.addEventListener("click", start);
   stop.addEventListener("click", () => running?.cancel());
   return box;
+}
+
+async function offer(open: Open, box: HTMLElement, ref: string, index: number): Promise<void> {
+  if (open.edits.size > 0 || current !== open) return; // accepting writes the file
+  document.querySelector(".ghost")?.remove();
+  const ghost = element("div", { class: "cell ghost", tabindex: "0", "aria-busy": "true" });
+  ghost.append(element("p", { class: "hint" }, "Thinking of the next cell…"));
+  box.after(ghost);
+  let suggestion: Suggestion | null = null;
+  try {
+    suggestion = await suggestAfter(open.path, ref);
+  } catch (error) {
+    ghost.replaceChildren(element("p", { class: "hint error" }, String((error as Error).message)));
+    return;
+  }
+  const code = suggestion?.cells.find((c) => c.kind === "code");
+  if (suggestion === null || code === undefined || current !== open) {
+    ghost.remove();
+    return;
+  }
+  const chosen = suggestion;
+  ghost.removeAttribute("aria-busy");
+  ghost.setAttribute("data-trace", chosen.trace_id);
+  const hint = `Suggested next cell (${Math.round(chosen.confidence * 100)}%): Tab accepts, Esc dismisses`;
+  const take = element("button", { type: "button", class: "accept" }, "Accept");
+  const drop = element("button", { type: "button", class: "dismiss" }, "Dismiss");
+  const source = element("pre", { class: "source" });
+  source.append(element("code", {}, code.source));
+  ghost.replaceChildren(element("p", { class: "hint" }, hint), source, take, drop);
+  const accepted = async () => {
+    try {
+      const saved = await accept(open.path, index + 1, chosen, code, open.etag);
+      current = { ...open, etag: saved.etag, cells: saved.notebook.cells, edits: new Map() };
+      render(current);
+      (notebook.querySelector(`[data-cell="${code.id}"] .cm-content`) as HTMLElement | null)?.focus();
+    } catch (error) {
+      ghost.replaceChildren(element("p", { class: "hint error" }, (error as Error).message));
+    }
+  };
+  const dismissed = () => {
+    ghost.remove();
+    void reject(chosen);
+  };
+  take.addEventListener("click", () => void accepted());
+  drop.addEventListener("click", dismissed);
+  ghost.addEventListener("keydown", (event) => {
+    if (event.key === "Tab") {
+      event.preventDefault();
+      void accepted();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      dismissed();
+    }
+  });
+  ghost.focus();
 }
 
 function focusNext(box: HTMLElement): void {
@@ -261,6 +318,14 @@ document.addEventListener("keydown", (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
     event.preventDefault();
     void save();
+  } else if (event.ctrlKey && event.key === " " && current !== null) {
+    const box = (document.activeElement as HTMLElement | null)?.closest(".cell.code");
+    const target = (box ?? notebook.querySelector(".cell.code:last-of-type")) as HTMLElement | null;
+    if (target !== null) {
+      event.preventDefault();
+      const ref = target.getAttribute("data-cell") ?? "";
+      void offer(current, target, ref, Number(target.getAttribute("data-index")));
+    }
   }
 });
 

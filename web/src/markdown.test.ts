@@ -33,3 +33,15 @@ describe("OutputDecoder", () => {
     expect(formatDuration(1500)).toBe("1.5 s");
   });
 });
+
+import { parseEvents } from "./suggest";
+
+describe("parseEvents", () => {
+  it("reads server-sent events with their names and JSON data", () => {
+    const text = 'event: suggestion\ndata: {"trace_id":"t1"}\n\nevent: done\ndata: {"found":1}\n\n';
+    expect(parseEvents(text)).toEqual([
+      { event: "suggestion", data: { trace_id: "t1" } },
+      { event: "done", data: { found: 1 } },
+    ]);
+  });
+});

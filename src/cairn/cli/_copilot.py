@@ -79,20 +79,10 @@ def _prepare(
 
 def _insert(path: Path, nb: Notebook, cursor: int, result: SuggestResult, force: bool) -> str:
     """Insert the chosen suggestion's code cell (with its id) atomically; its id."""
-    from ..notebook import Cell, serialize, write_atomic
+    from ..notebook import insert_code_cell, serialize, write_atomic
 
     code = next(c for c in result.cells if c.kind == "code")
-    cell = Cell(
-        kind="code",
-        source=code.source,
-        language=code.language,
-        attributes={"id": code.id},
-        trailer=nb.newline if cursor < len(nb.cells) else "",
-    )
-    previous = nb.cells[cursor - 1] if cursor > 0 else None
-    if previous is not None and not previous.trailer and previous.source.strip():
-        previous.trailer = nb.newline  # keep a blank line before the new fence
-    nb.cells.insert(cursor, cell)
+    insert_code_cell(nb, cursor, code.source, code.language, code.id)
     write_atomic(path, serialize(nb), force=force)
     return code.id
 

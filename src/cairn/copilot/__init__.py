@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from ._rank import THRESHOLD
     from ._suggest import SuggestError, SuggestTimeout
     from ._suggest import prepare as prepare_prompt
-    from ._suggest_events import accepted_event, generated_event
+    from ._suggest_events import accepted_event, accepted_for, generated_event, rejected_for
     from ._traces import ModelStats
     from ._traces import stats as model_stats
     from ._vscode import NotebookFormatError, cells_from_vscode
@@ -110,6 +110,8 @@ _LAZY = {
     "Suggested": "._next",
     "THRESHOLD": "._rank",
     "accepted_event": "._suggest_events",
+    "accepted_for": "._suggest_events",
+    "rejected_for": "._suggest_events",
     "cells_from_notebook": "._cells",
     "cells_from_vscode": "._vscode",
     "generated_event": "._suggest_events",
@@ -155,6 +157,7 @@ __all__ = [
     "Suggested",
     "Suggestion",
     "accepted_event",
+    "accepted_for",
     "attach_executions",
     "cells_from_notebook",
     "cells_from_vscode",
@@ -176,6 +179,7 @@ __all__ = [
     "prepare_prompt",
     "query_text",
     "recorded_embedder",
+    "rejected_for",
     "run_eval",
     "run_learning_loop",
     "runbook_examples",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..learnlog import SuggestedCell, SuggestionAccepted, SuggestionGenerated
+from ..learnlog import SuggestedCell, SuggestionAccepted, SuggestionGenerated, SuggestionRejected
 from ._types import SuggestResult
 
 
@@ -30,4 +30,13 @@ def generated_event(
 
 
 def accepted_event(result: SuggestResult, cell_id: str) -> SuggestionAccepted:
-    return SuggestionAccepted(trace_id=result.trace_id, cell_id=cell_id)
+    return accepted_for(result.trace_id, cell_id)
+
+
+def accepted_for(trace_id: str, cell_id: str) -> SuggestionAccepted:
+    """The event of a suggestion accepted by a client that holds only its trace id."""
+    return SuggestionAccepted(trace_id=trace_id, cell_id=cell_id)
+
+
+def rejected_for(trace_id: str, cell_ids: list[str], reason: str) -> SuggestionRejected:
+    return SuggestionRejected(trace_id=trace_id, cell_ids=list(cell_ids), reason=reason)

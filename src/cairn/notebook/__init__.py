@@ -30,7 +30,7 @@ from ._lookup import (
     select_cells,
 )
 from ._markdown import assign_names, parse, render_cell, sanitize_name, serialize
-from ._model import EXPORT_NAME_RE, Cell, Diagnostic, Notebook, Output
+from ._model import EXPORT_NAME_RE, Cell, Diagnostic, Notebook, Output, insert_code_cell
 from ._session import (
     CellRun,
     pretty_duration,
@@ -108,6 +108,7 @@ __all__ = [
     "format_attributes",
     "format_diagnostics",
     "from_ipynb",
+    "insert_code_cell",
     "is_ulid",
     "json_safe",
     "load",

@@ -215,3 +215,21 @@ class Notebook:
 
     def code_cells(self) -> list[Cell]:
         return [c for c in self.cells if c.kind == "code"]
+
+
+def insert_code_cell(nb: Notebook, cursor: int, source: str, language: str, cell_id: str) -> Cell:
+    """Insert a code cell with its `id` at position `cursor` of `nb.cells` (what accepting
+    a suggestion does, from `cairn suggest --insert` and from the web page alike); a
+    blank line is kept between it and the cell before it."""
+    cell = Cell(
+        kind="code",
+        source=source,
+        language=language,
+        attributes={"id": cell_id},
+        trailer=nb.newline if cursor < len(nb.cells) else "",
+    )
+    previous = nb.cells[cursor - 1] if cursor > 0 else None
+    if previous is not None and not previous.trailer and previous.source.strip():
+        previous.trailer = nb.newline  # keep a blank line before the new fence
+    nb.cells.insert(cursor, cell)
+    return cell

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,7 +41,7 @@ from ._models import (
     SessionList,
 )
 from ._prefill import Prefill
-from ._runbooks import load_runbook, resolve_path
+from ._runbooks import etag_of, load_runbook, resolve_path
 from ._sessions import ServerSession
 from ._state import ServerState, end_sessions
 from ._suggest import SuggestRequest, prepare_suggestion, suggest_routes
@@ -178,11 +177,6 @@ def _apply_edits(nb: Notebook, edits: list[CellEdit]) -> None:
             raise ApiError(422, f"edits: cell {edit.index} is edited twice")
         seen.add(edit.index)
         nb.cells[edit.index].source = edit.source
-
-
-def etag_of(data: bytes) -> str:
-    """A runbook's version, as an ETag: what the page sends back in If-Match."""
-    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
 MAX_LISTED = 2_000  # runbooks a file list shows

@@ -3,6 +3,7 @@ what the server answers names files the same way, never by the server's absolute
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,11 @@ from ..notebook import (
     select_cells,
 )
 from ._errors import ApiError
+
+
+def etag_of(data: bytes) -> str:
+    """A runbook's version, as an ETag: what the page sends back in If-Match."""
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
 def resolve_path(root: Path, rel: str) -> Path:

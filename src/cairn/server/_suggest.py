@@ -35,15 +35,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from .. import learnlog
 from ..notebook import NotebookError
-from ._bodies import collector_paused
+from ._bodies import collector_paused, json_response
 from ._errors import ApiError
-from ._runbooks import load_runbook, lookup_cell
+from ._runbooks import etag_of, load_runbook, lookup_cell, resolve_path
 from ._state import ServerState
 
 if TYPE_CHECKING:
@@ -70,6 +70,21 @@ class SuggestRequest(BaseModel):
     )
     outputs: bool = Field(True, description="Include the outputs of executed cells.")
     timeout: float = Field(60.0, gt=0, le=600, description="Seconds the model may take.")
+
+
+class AcceptRequest(BaseModel):
+    path: str = Field(description="The runbook, relative to the server's root.")
+    cursor: int = Field(ge=0, description="Where the cell goes: its index in `cells`.")
+    trace_id: str = Field(min_length=1, description="The suggestion's trace id.")
+    cell_id: str = Field(min_length=1, max_length=64, description="The suggested cell's id.")
+    source: str = Field(max_length=1_000_000)
+    language: str = Field("sh", max_length=64)
+
+
+class RejectRequest(BaseModel):
+    trace_id: str = Field(min_length=1)
+    cell_ids: list[str] = Field(default_factory=list)
+    reason: str = Field("dismissed", max_length=200)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -195,6 +210,48 @@ def _done(state: ServerState, suggested: Suggested) -> dict[str, Any]:
 
 
 def suggest_routes(router: APIRouter, state: ServerState) -> None:
+    @router.post("/suggestions/accept", tags=["copilot"])
+    def accept_route(
+        body: AcceptRequest,
+        if_match: str | None = Header(None, description="The runbook's ETag."),
+    ) -> Response:
+        """Insert an accepted suggestion's cell (with its id) into the runbook, atomically,
+        and log `suggestion.accepted` (a later run of the cell is traced back to it). 409
+        when the file changed since its ETag; answers the notebook and its new ETag."""
+        from ..copilot import accepted_for
+        from ..notebook import insert_code_cell, parse, serialize, to_json, write_atomic
+
+        full = resolve_path(state.root, body.path)
+        if not full.is_file():
+            raise ApiError(404, f"{body.path}: no such file under the server's root")
+        raw = full.read_bytes()
+        if if_match is not None and if_match.strip() not in ("*", etag_of(raw)):
+            raise ApiError(409, f"{body.path} changed on disk since it was loaded: reload it")
+        try:
+            nb = parse(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ApiError(400, f"{body.path} is not UTF-8 text; not editing it") from None
+        if body.cursor > len(nb.cells):
+            raise ApiError(422, f"cursor {body.cursor}: the runbook has {len(nb.cells)} cells")
+        insert_code_cell(nb, body.cursor, body.source, body.language, body.cell_id)
+        data = serialize(nb).encode("utf-8")
+        try:
+            write_atomic(full, data)
+        except NotebookError as exc:
+            raise ApiError(409, state.public(str(exc))) from None
+        learnlog.emit(accepted_for(body.trace_id, body.cell_id), wait=False)
+        response = json_response(to_json(nb))
+        response.headers["etag"] = etag_of(data)
+        return response
+
+    @router.post("/suggestions/reject", status_code=204, tags=["copilot"])
+    def reject_route(body: RejectRequest) -> Response:
+        """Log `suggestion.rejected` for a dismissed suggestion."""
+        from ..copilot import rejected_for
+
+        learnlog.emit(rejected_for(body.trace_id, body.cell_ids, body.reason), wait=False)
+        return Response(status_code=204)
+
     @router.post("/suggest", tags=["copilot"])
     async def suggest_route(body: SuggestRequest, request: Request) -> StreamingResponse:
         """Suggest the next cell(s), streamed as server-sent events (see above)."""
