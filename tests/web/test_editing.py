@@ -26,7 +26,7 @@ def test_a_saved_edit_changes_only_that_cells_bytes(page: Page, server: Server) 
     _edit_first_line(page, "greet", " # edited")
     expect(page.locator("#where")).to_contain_text("unsaved")
     page.keyboard.press("Control+s")
-    expect(page.locator("#where")).to_contain_text("saved")
+    expect(page.locator("#where")).to_have_text(re.compile(r"— saved$"))
     on_disk = (server_root(server) / "checks.md").read_bytes()
     expected = RUNBOOK.replace('echo "hello from cairn"\n', 'echo "hello from cairn" # edited\n')
     assert on_disk == expected.encode()
@@ -50,7 +50,7 @@ def test_a_change_on_disk_meanwhile_is_a_conflict_to_resolve(page: Page, server:
     assert path.read_text() == theirs  # nothing was written over their change
     screenshot(page, "conflict")
     conflict.locator("button.overwrite").click()
-    expect(page.locator("#where")).to_contain_text("saved")
+    expect(page.locator("#where")).to_have_text(re.compile(r"— saved$"))
     merged = theirs.replace('echo "hello from cairn"\n', 'echo "hello from cairn" # mine\n')
     assert path.read_text() == merged  # my edit on top of their change: both kept
 
