@@ -34,6 +34,10 @@ echo "hello from cairn"
 echo "a complaint" >&2
 ```
 
+```sh {"name":"flood","interactive":"false"}
+python3 -c "import sys; sys.stdout.write(''.join(f'line {i:08d} ' + 'x' * 90 + chr(10) for i in range(500000)))"
+```
+
 ```sh {"name":"forever","interactive":"false"}
 echo started
 sleep 600

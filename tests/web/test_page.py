@@ -139,3 +139,42 @@ def test_a_page_from_another_origin_cannot_reach_the_server(
         assert "checks.md" not in str(page.evaluate("window.leak"))
     finally:
         evil.shutdown()
+
+
+def test_a_fifty_megabyte_output_shows_head_and_tail_and_the_page_stays_usable(
+    page: Page, server: Server
+) -> None:
+    signed_in(page, server)
+    page.click("text=checks.md")
+    cell = page.locator('[data-cell="flood"]')
+    cell.locator("button.run").click()
+    expect(cell.locator(".status")).to_have_text(lambda_text("exit 0"), timeout=60_000)
+    output = cell.locator(".output")
+    expect(output).to_contain_text("line 00000000 ")  # the head
+    expect(output).to_contain_text("line 00499999 ")  # the tail
+    gap = output.locator(".gap")
+    expect(gap).to_contain_text("MB not shown")
+    text = output.inner_text()
+    assert "line 00250000 " not in text  # the middle waits for a click
+    assert text.count("line 00000000 ") == 1 and text.count("line 00499999 ") == 1
+    screenshot(page, "large-output")
+    # the page answers at once: a click elsewhere works while 50 MB sit in memory
+    page.click("text=hostile.md")
+    expect(page.locator("#notebook h1")).to_have_text("Hostile")
+    page.go_back()
+    expect(page.locator('[data-cell="flood"]')).to_be_visible()
+
+
+def test_show_more_reveals_the_middle_a_page_at_a_time(page: Page, server: Server) -> None:
+    signed_in(page, server)
+    page.click("text=checks.md")
+    cell = page.locator('[data-cell="flood"]')
+    cell.locator("button.run").click()
+    expect(cell.locator(".status")).to_have_text(lambda_text("exit 0"), timeout=60_000)
+    output = cell.locator(".output")
+    shown = output.inner_text()
+    output.locator(".gap button.more").click()
+    grown = output.inner_text()
+    assert 900_000 < len(grown) - len(shown) < 1_200_000  # one page of about a megabyte
+    lines = [line.split()[1] for line in grown.splitlines() if line.startswith("line ")]
+    assert len(lines) == len(set(lines))  # nothing shown twice

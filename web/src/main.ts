@@ -8,6 +8,7 @@ import { ApiError, listFiles, openNotebook, saveNotebook, type Cell } from "./ap
 import { createEditor } from "./editor";
 import { renderMarkdown } from "./markdown";
 import { formatDuration } from "./output";
+import { OutputView } from "./outputview";
 import { runCell, type Running } from "./run";
 import { accept, reject, suggestAfter, type Suggestion } from "./suggest";
 import { openTerminal, type TerminalView } from "./terminal";
@@ -76,6 +77,7 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
   bar.append(run, stop, status);
   const editorBox = element("div", { class: "source" });
   const output = element("pre", { class: "output" });
+  const view = new OutputView(output);
   const term = element("div", { class: "terminal" });
   box.append(bar, editorBox, output, term);
 
@@ -88,7 +90,7 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
       status.className = "status failed";
       return;
     }
-    output.replaceChildren();
+    view.clear();
     status.textContent = "running…";
     status.className = "status";
     run.disabled = true;
@@ -116,10 +118,10 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
             terminal.terminal.write(bytes);
             return;
           }
-          output.append(element("span", { class: stream }, text));
-          output.scrollTop = output.scrollHeight;
+          view.push(stream, text);
         },
         exited: (code, ms, timedOut, cancelled) => {
+          view.paint();
           const how = cancelled ? "stopped" : timedOut ? "timed out" : `exit ${code}`;
           status.textContent = `${how} · ${formatDuration(ms)}`;
           status.className = `status ${code === 0 && !cancelled ? "ok" : "failed"}`;
