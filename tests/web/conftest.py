@@ -35,7 +35,8 @@ echo "a complaint" >&2
 ```
 
 ```sh {"name":"flood","interactive":"false"}
-python3 -c "import sys; sys.stdout.write(''.join(f'line {i:08d} ' + 'x' * 90 + chr(10) for i in range(500000)))"
+python3 -c "import sys; sys.stdout.write(''.join(
+  f'line {i:08d} ' + 'x' * 90 + chr(10) for i in range(500000)))"
 ```
 
 ```sh {"name":"forever","interactive":"false"}
