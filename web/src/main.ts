@@ -9,6 +9,7 @@ import { createEditor } from "./editor";
 import { renderMarkdown } from "./markdown";
 import { formatDuration } from "./output";
 import { OutputView } from "./outputview";
+import { actionsPanel, askPanel, debugPanel } from "./panels";
 import { runCell, type Running } from "./run";
 import { accept, reject, suggestAfter, type Suggestion } from "./suggest";
 import { openTerminal, type TerminalView } from "./terminal";
@@ -339,6 +340,19 @@ function route(): void {
   const path = decodeURIComponent(location.hash.slice(1));
   if (path) void showNotebook(path);
   else notebook.replaceChildren(element("p", {}, "Open a runbook."));
+}
+
+const panel = document.getElementById("panel") as HTMLElement;
+for (const tab of document.querySelectorAll<HTMLButtonElement>("#tabs button")) {
+  tab.addEventListener("click", () => {
+    const name = tab.getAttribute("data-panel");
+    for (const other of document.querySelectorAll("#tabs button")) other.classList.toggle("on", other === tab);
+    notebook.hidden = name !== "notebook";
+    panel.hidden = name === "notebook";
+    if (name === "ask") askPanel(panel, () => current?.path ?? null);
+    else if (name === "actions") void actionsPanel(panel);
+    else if (name === "debug") void debugPanel(panel);
+  });
 }
 
 window.addEventListener("hashchange", route);

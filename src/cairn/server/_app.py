@@ -22,6 +22,7 @@ from ._ask import ask_routes
 from ._bodies import ThreadedBodyRoute, collector_paused, json_response
 from ._bot import bot_action_routes, bot_routes, bot_runner
 from ._config import ServerConfig
+from ._debug import debug_routes
 from ._errors import ApiError
 from ._execute import execute
 from ._gate import TokenGate
@@ -135,6 +136,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     _session_routes(router, state)
     suggest_routes(router, state)
     ask_routes(router, state)
+    debug_routes(router, state)
     bot_action_routes(router, state)
     app.include_router(router)
     bot_routes(app, state)

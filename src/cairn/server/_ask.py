@@ -117,7 +117,14 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
         files = state.config_files()
         table = files.table("agent") if files else None
         predictors = await asyncio.to_thread(Predictors.configured, kv, table)
-        agent = assistant(model, ops, approve=approve, predictors=list(predictors))
+        from ..agent import RecorderTracer
+        from ..llm.recorder import Recorder, RecordingModel
+
+        recorder = model.recorder if isinstance(model, RecordingModel) else None
+        if not isinstance(recorder, Recorder):  # only a real recorder holds runs
+            recorder = None
+        tracer = RecorderTracer(recorder) if recorder is not None else None
+        agent = assistant(model, ops, approve=approve, predictors=list(predictors), tracer=tracer)
         made: list[tuple[str, str]] = []
 
         asked: dict[str, str] = {}
@@ -126,6 +133,14 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
             return asked.get(call_id, "{}")
 
         async def produce() -> None:
+            if recorder is None:
+                await turn()
+                return
+            # One run holds the turn: its model calls, tool executions and speculation.
+            with recorder.run("agent_turn", title=body.question[:80]):
+                await turn()
+
+        async def turn() -> None:
             from ..agent import AgentError, Answer, Text, ToolFinished, ToolStarted
 
             try:

@@ -278,7 +278,7 @@ def _step_label(step: dict[str, Any], open_end: int, running: bool) -> list[str]
     usage = step.get("usage") or {}
     if usage:
         parts.append(f"{usage.get('input_tokens', 0):,} in / {usage.get('output_tokens', 0):,} out")
-    if step.get("status") not in _OPEN:
+    if step.get("status") not in _OPEN and step.get("mode") not in ("tool", "speculation"):
         parts.append(_cost(step.get("cost_usd")))
     if step.get("finish_reason"):
         parts.append(f"finish {step['finish_reason']}")
