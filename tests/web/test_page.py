@@ -178,3 +178,18 @@ def test_show_more_reveals_the_middle_a_page_at_a_time(page: Page, server: Serve
     assert 900_000 < len(grown) - len(shown) < 1_200_000  # one page of about a megabyte
     lines = [line.split()[1] for line in grown.splitlines() if line.startswith("line ")]
     assert len(lines) == len(set(lines))  # nothing shown twice
+
+
+def test_the_last_output_of_a_cell_comes_back_after_a_reload(page: Page, server: Server) -> None:
+    signed_in(page, server)
+    page.click("text=checks.md")
+    cell = page.locator('[data-cell="greet"]')
+    cell.locator("button.run").click()
+    expect(cell.locator(".status")).to_have_text(lambda_text("exit 0"))
+    page.reload()
+    cell = page.locator('[data-cell="greet"]')
+    expect(cell.locator(".output")).to_be_hidden()  # a fresh page shows no output
+    cell.locator("button.last").click()
+    expect(cell.locator(".status")).to_have_text(lambda_text("last run "))
+    expect(cell.locator(".output .stdout")).to_have_text("hello from cairn\n")
+    expect(cell.locator(".output .stderr")).to_have_text("a complaint\n")

@@ -69,3 +69,16 @@ export async function saveNotebook(
   if (!reply.ok) throw await failure(reply);
   return { notebook: (await reply.json()) as Notebook, etag: reply.headers.get("etag") ?? "*" };
 }
+
+export interface Execution {
+  known_id: string | null;
+  known_name: string | null;
+  exit_code: number | null;
+  time: string;
+  stdout: string;
+  stderr: string;
+}
+
+export async function lastOutputs(path: string): Promise<Execution[]> {
+  return getJson(`/v1/files/outputs?path=${encodeURIComponent(path)}`);
+}

@@ -4,7 +4,7 @@
 // Ctrl/Cmd+S saves through the server's lossless serializer; Shift+Enter runs a cell and
 // moves on; Esc leaves an editor.
 import "./style.css";
-import { ApiError, listFiles, openNotebook, saveNotebook, type Cell } from "./api";
+import { ApiError, lastOutputs, listFiles, openNotebook, saveNotebook, type Cell } from "./api";
 import { createEditor } from "./editor";
 import { renderMarkdown } from "./markdown";
 import { formatDuration } from "./output";
@@ -74,8 +74,9 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
   if (cell.interactive) bar.append(element("span", { class: "note" }, "interactive"));
   const run = element("button", { class: "run", type: "button", title: "Shift+Enter" }, "Run");
   const stop = element("button", { class: "stop", type: "button", disabled: "" }, "Stop");
+  const last = element("button", { class: "last", type: "button", title: "What it printed when it last ran" }, "Last output");
   const status = element("span", { class: "status" });
-  bar.append(run, stop, status);
+  bar.append(run, stop, last, status);
   const editorBox = element("div", { class: "source" });
   const output = element("pre", { class: "output" });
   const view = new OutputView(output);
@@ -158,6 +159,26 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
     },
   });
   run.addEventListener("click", start);
+  last.addEventListener("click", async () => {
+    try {
+      const runs = await lastOutputs(open.path);
+      const found = runs.find((r) => (cell.id && r.known_id === cell.id) || (cell.name && r.known_name === cell.name));
+      view.clear();
+      if (found === undefined) {
+        status.textContent = "not run yet";
+        status.className = "status";
+        return;
+      }
+      view.push("stdout", found.stdout ?? "");
+      view.push("stderr", found.stderr ?? "");
+      view.paint();
+      status.textContent = `last run ${found.time.slice(0, 19).replace("T", " ")} · exit ${found.exit_code}`;
+      status.className = `status ${found.exit_code === 0 ? "ok" : "failed"}`;
+    } catch (error) {
+      status.textContent = (error as Error).message;
+      status.className = "status failed";
+    }
+  });
   stop.addEventListener("click", () => running?.cancel());
   return box;
 }

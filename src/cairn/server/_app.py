@@ -219,6 +219,24 @@ def _file_routes(router: APIRouter, state: ServerState) -> None:
         response.headers["etag"] = etag_of(full.read_bytes())
         return response
 
+    @router.get("/files/outputs", tags=["files"])
+    def file_outputs(
+        path: str = Query(description="The runbook, relative to the server's root."),
+    ) -> JSONResponse:
+        """What each cell of the runbook printed when it last ran (from the learning log's
+        history, as the copilot reads it): a list of executions with `known_id`,
+        `known_name`, `exit_code`, `time`, `stdout`, `stderr`."""
+        from ..copilot import executions_for
+
+        full = resolve_path(state.root, path)
+        if not full.is_file():
+            raise ApiError(404, f"{path}: no such file under the server's root")
+        kv = state.bot_store()
+        config_dir = state.config.config_dir
+        if kv is None or config_dir is None:
+            raise ApiError(503, "this server keeps no output history (start it with a config dir)")
+        return JSONResponse(executions_for(kv, config_dir / "logs", full))
+
     @router.put("/files/notebook", response_model=NotebookJSON, tags=["files"])
     def save_notebook(
         body: SaveRequest,
