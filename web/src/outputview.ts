@@ -55,8 +55,10 @@ export class OutputView {
     } else {
       this.chunks.push({ stream, text });
     }
+    const first = this.total === 0;
     this.total += text.length;
-    if (this.frame === 0) this.frame = requestAnimationFrame(() => this.paint());
+    if (first) this.paint(); // the first output shows at once; the rest once a frame
+    else if (this.frame === 0) this.frame = requestAnimationFrame(() => this.paint());
   }
 
   /** Paint what arrived since the last frame (also called at the end of a run). */
