@@ -86,3 +86,22 @@ def test_an_interactive_cell_runs_in_a_terminal_that_takes_keystrokes(
 
 def server_root(server: Server):  # type: ignore[no-untyped-def]
     return server.app.state.cairn.root
+
+
+def test_jupyter_keys_switch_modes_and_shift_enter_runs_and_moves_on(
+    page: Page, server: Server
+) -> None:
+    signed_in(page, server)
+    page.click("text=checks.md")
+    greet = page.locator('[data-cell="greet"]')
+    greet.locator(".cm-content").click()
+    page.keyboard.press("Escape")  # editor → command mode on the cell
+    expect(greet).to_be_focused()
+    page.keyboard.press("Enter")  # command mode → editing
+    expect(greet.locator(".cm-content")).to_be_focused()
+    page.keyboard.press("Shift+Enter")  # run, and move to the next code cell
+    expect(greet.locator(".status")).to_have_text(re.compile("^exit 0"))
+    expect(page.locator('[data-cell="flood"] .cm-content')).to_be_focused()
+    # the suggestion that follows the run does not take the focus from the editor
+    expect(page.locator(".ghost[data-trace]")).to_be_visible(timeout=120_000)
+    expect(page.locator('[data-cell="flood"] .cm-content')).to_be_focused()

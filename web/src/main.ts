@@ -67,7 +67,12 @@ async function showFiles(): Promise<void> {
 
 function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTMLElement {
   const ref = cell.id ?? cell.name ?? String(codeIndex);
-  const box = element("div", { class: "cell code", "data-cell": ref, "data-index": String(index) });
+  const box = element("div", {
+    class: "cell code",
+    "data-cell": ref,
+    "data-index": String(index),
+    tabindex: "0",
+  });
   const bar = element("div", { class: "bar" });
   bar.append(element("span", { class: "name" }, cell.name ?? `cell ${codeIndex + 1}`));
   bar.append(element("span", { class: "language" }, cell.language ?? "sh"));
@@ -157,8 +162,16 @@ function codeCell(open: Open, cell: Cell, index: number, codeIndex: number): HTM
       start();
       focusNext(box);
     },
+    leave: () => box.focus(), // Esc: back to command mode on this cell
   });
   run.addEventListener("click", start);
+  box.addEventListener("keydown", (event) => {
+    // command mode (the cell itself focused): Enter edits, Shift+Enter runs
+    if (event.target !== box || event.key !== "Enter") return;
+    event.preventDefault();
+    if (event.shiftKey) start();
+    else (box.querySelector(".cm-content") as HTMLElement | null)?.focus();
+  });
   last.addEventListener("click", async () => {
     try {
       const runs = await lastOutputs(open.path);
@@ -235,7 +248,8 @@ async function offer(open: Open, box: HTMLElement, ref: string, index: number): 
       dismissed();
     }
   });
-  ghost.focus();
+  // Tab and Esc act on the ghost once it has focus; someone typing keeps theirs.
+  if (!(document.activeElement as HTMLElement | null)?.closest(".cm-editor")) ghost.focus();
 }
 
 function focusNext(box: HTMLElement): void {
