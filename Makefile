@@ -18,7 +18,7 @@ setup: $(STAMP) $(WEB_STAMP)
 
 $(WEB_STAMP): $(WEB_SOURCES) scripts/system-deps.sh
 	@bash scripts/system-deps.sh
-	$(SAY) "building the web page (npm ci, tsc, vite build: about 20 s the first time)"
+	$(SAY) "building the web page (npm ci, tsc, vite build: about 10 s the first time)"
 	@cd web && npm ci --no-audit --no-fund --loglevel=error
 	@cd web && npx tsc --noEmit && npx vite build --logLevel warn
 	@mkdir -p $(dir $(WEB_STAMP)) && touch $(WEB_STAMP)
