@@ -1,5 +1,6 @@
-// Code cells in CodeMirror 6: shell, Python and SQL highlighted; Markdown cells as text.
+// Cells in CodeMirror 6: shell, Python, SQL and Markdown highlighted.
 import { indentWithTab } from "@codemirror/commands";
+import { markdown } from "@codemirror/lang-markdown";
 import { python } from "@codemirror/lang-python";
 import { sql } from "@codemirror/lang-sql";
 import { StreamLanguage } from "@codemirror/language";
@@ -18,6 +19,9 @@ function language(name: string | null): Extension[] {
     case "psql":
     case "sqlite":
       return [sql()];
+    case "markdown":
+    case "md":
+      return [markdown()];
     case "sh":
     case "bash":
     case "shell":
