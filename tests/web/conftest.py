@@ -54,7 +54,10 @@ HOSTILE = """# Hostile
 """
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+# this thread while it is open, and a later test's asyncio.run() on the same xdist
+# worker would fail ("cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert os.access(CHROMIUM, os.X_OK), "make setup installs Debian's chromium"
     with sync_playwright() as playwright:

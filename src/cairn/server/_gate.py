@@ -19,6 +19,7 @@ and check the session themselves.
 from __future__ import annotations
 
 from starlette.datastructures import Headers, QueryParams
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -112,12 +113,7 @@ class TokenGate:
 
     def _session(self, headers: Headers) -> bool:
         assert self.sessions is not None
-        cookies = headers.get("cookie", "")
-        for part in cookies.split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE and self.sessions.valid(value):
-                return True
-        return False
+        return self.sessions.valid(cookie_parser(headers.get("cookie", "")).get(COOKIE))
 
 
 async def _forbidden(scope: Scope, receive: Receive, send: Send, message: str) -> None:

@@ -52,8 +52,11 @@ class WebSessions:
 
     def create(self) -> str:
         value = secrets.token_urlsafe(32)
+        now = time.monotonic()
         with self._lock:
-            self._expires[value] = time.monotonic() + SESSION_SECONDS
+            for old in [v for v, expires in self._expires.items() if expires < now]:
+                del self._expires[old]  # sign-ins leave no unbounded trail
+            self._expires[value] = now + SESSION_SECONDS
         return value
 
     def valid(self, value: str | None) -> bool:
