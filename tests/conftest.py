@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from .llm.fake_openai import FakeOpenAI
 from .pgserver import PostgresServer, PostgresServerError
 
 settings.register_profile(
@@ -35,3 +36,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.teardown()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """The wire-format fake of OpenAI on 127.0.0.1 (`tests/llm/fake_openai.py`)."""
+    server = FakeOpenAI()
+    yield server
+    server.close()

@@ -7,10 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from ..llm.fake_openai import Behaviour, FakeOpenAI
 
@@ -21,13 +18,6 @@ RUNBOOK = """# Disk
 echo disk-is-fine-42
 ```
 """
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    yield server
-    server.close()
 
 
 def cairn(tmp_path: Path, fake: FakeOpenAI, *args: str) -> subprocess.CompletedProcess[str]:

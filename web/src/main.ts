@@ -11,6 +11,7 @@ import { formatDuration } from "./output";
 import { OutputView } from "./outputview";
 import { actionsPanel, askPanel, debugPanel } from "./panels";
 import { runCell, type Running } from "./run";
+import { element } from "./dom";
 import { accept, reject, suggestAfter, type Suggestion } from "./suggest";
 import { openTerminal, type TerminalView } from "./terminal";
 
@@ -27,17 +28,6 @@ interface Open {
 }
 
 let current: Open | null = null;
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function showError(target: HTMLElement, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);

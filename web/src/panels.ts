@@ -1,18 +1,8 @@
 // The page's panels besides the notebook: Ask (the operations assistant, approvals
 // inline), Actions (the bot's action log: diffs, Approve / Deny) and Debug (recorded model
 // calls, as `cairn debug show` prints them). A panel whose backend is missing says so.
+import { element } from "./dom";
 import { parseEvents } from "./suggest";
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
   const reply = await fetch(url, { credentials: "same-origin", ...init });

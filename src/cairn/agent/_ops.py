@@ -160,21 +160,13 @@ def ops_tools(ops: OpsContext) -> list[Tool]:
 def docs_search(kv: Any, kind: str | None = None, index_name: str = "docs") -> Search | None:
     """The docs search over the store's index with the embedder that filled it (None
     when the index is empty: no model is loaded for nothing)."""
-    from ..index import IndexingError, VectorIndex, choose_embedder, recorded_embedder
+    from ..index import VectorIndex
     from ..index import search_docs as search
-    from ..llm import open_embedder
+    from ..llm import open_index_embedder
 
     if not len(VectorIndex(kv, index_name)):
         return None
-    recorded = recorded_embedder(kv, index_name)
-    choice = choose_embedder(recorded, kind, None, refill=False)
-    embedder = open_embedder(choice.kind, model=choice.model, dims=choice.dims)
-    if recorded is not None and recorded != embedder.name:
-        raise IndexingError(
-            f"the index holds vectors from {recorded!r}, not {embedder.name!r}: re-embed"
-            " with `cairn index add --rebuild`"
-        )
-    index = VectorIndex(kv, index_name, model=embedder.name)
+    embedder, index = open_index_embedder(kv, index_name, kind)
     return lambda query, k: search(kv, embedder, index, query, k)
 
 

@@ -46,19 +46,11 @@ def _embedder(
     kv: KV, kind: str | None, base_url: str | None, model: str | None, *, rebuild: bool = False
 ) -> tuple[Embedder, VectorIndex]:
     """The embedder to use and the index, checked against the embedder that filled it."""
-    from ..index import IndexingError, VectorIndex, choose_embedder, recorded_embedder
-    from ..llm import open_embedder
+    from ..llm import open_index_embedder
 
-    recorded = recorded_embedder(kv, INDEX_NAME)
-    choice = choose_embedder(recorded, kind, model, refill=rebuild)
-    embedder = open_embedder(choice.kind, model=choice.model, base_url=base_url, dims=choice.dims)
-    if recorded is not None and recorded != embedder.name and not rebuild:
-        raise IndexingError(
-            f"the index holds vectors from {recorded!r}, not {embedder.name!r}:"
-            " search with the same embedder, or re-embed everything with"
-            " `cairn index add --rebuild`"
-        )
-    return embedder, VectorIndex(kv, INDEX_NAME, model=None if rebuild else embedder.name)
+    return open_index_embedder(
+        kv, INDEX_NAME, kind, model=model, base_url=base_url, rebuild=rebuild
+    )
 
 
 @app.group("index")

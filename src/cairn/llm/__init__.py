@@ -35,6 +35,7 @@ from ._embedder import (
     DEFAULT_EMBEDDINGS_URL,
     ModelEmbedder,
     open_embedder,
+    open_index_embedder,
 )
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
 from ._local import (
@@ -114,6 +115,7 @@ __all__ = [
     "list_models",
     "load_config",
     "open_embedder",
+    "open_index_embedder",
     "open_model",
     "quiet_llama_logs",
     "render_prompt",

@@ -15,7 +15,17 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..index import EMBEDDERS, EmbeddingError, HashEmbedder, LocalEmbedder, as_matrix
+from ..index import (
+    EMBEDDERS,
+    EmbeddingError,
+    HashEmbedder,
+    IndexingError,
+    LocalEmbedder,
+    VectorIndex,
+    as_matrix,
+    choose_embedder,
+    recorded_embedder,
+)
 from ._errors import LLMError, ProviderError, ProviderUnavailableError
 from ._model import run_sync
 from ._openai import OpenAIModel
@@ -25,6 +35,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from ..index import Embedder
+    from ..store import KV
 
 DEFAULT_EMBEDDINGS_URL = "https://api.openai.com/v1"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
@@ -127,9 +138,39 @@ def open_embedder(
     raise EmbeddingError(f"unknown embedder {kind!r}; choose one of {', '.join(EMBEDDERS)}")
 
 
+def open_index_embedder(
+    kv: KV,
+    index_name: str,
+    kind: str | None = None,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    rebuild: bool = False,
+) -> tuple[Embedder, VectorIndex]:
+    """The embedder that searches (or, with `rebuild`, refills) the vector index
+    `index_name`, chosen by `choose_embedder`, and the index; IndexingError when the index
+    holds another embedder's vectors (and no rebuild is asked for)."""
+    recorded = recorded_embedder(kv, index_name)
+    choice = choose_embedder(recorded, kind, model, refill=rebuild)
+    embedder = open_embedder(choice.kind, model=choice.model, base_url=base_url, dims=choice.dims)
+    if recorded is not None and recorded != embedder.name and not rebuild:
+        raise IndexingError(
+            f"the index holds vectors from {recorded!r}, not {embedder.name!r}:"
+            " search with the same embedder, or re-embed everything with"
+            " `cairn index add --rebuild`"
+        )
+    return embedder, VectorIndex(kv, index_name, model=None if rebuild else embedder.name)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0]
 
 
-__all__ = ["DEFAULT_EMBEDDINGS_MODEL", "DEFAULT_EMBEDDINGS_URL", "ModelEmbedder", "open_embedder"]
+__all__ = [
+    "DEFAULT_EMBEDDINGS_MODEL",
+    "DEFAULT_EMBEDDINGS_URL",
+    "ModelEmbedder",
+    "open_embedder",
+    "open_index_embedder",
+]

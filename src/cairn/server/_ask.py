@@ -22,9 +22,7 @@ never visible: events are those of the calls the model really made.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -33,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from ._errors import ApiError
 from ._runbooks import resolve_path
+from ._sse import Send, event_stream
 from ._state import ServerState
 
 if TYPE_CHECKING:
@@ -55,17 +54,27 @@ class Approval(BaseModel):
     who: str = Field(..., min_length=1, max_length=200)
 
 
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
 def ask_routes(router: APIRouter, state: ServerState) -> None:
     pending: dict[tuple[str, str], asyncio.Future[bool]] = {}
 
     @router.post("/ask", tags=["agent"])
     async def ask_route(body: AskRequest, request: Request) -> StreamingResponse:
         """Ask the operations assistant; events as above."""
-        from ..agent import OpsContext, Predictors, assistant, docs_search, opening
+        from ..agent import (
+            Agent,
+            AgentError,
+            Answer,
+            OpsContext,
+            Predictors,
+            RecorderTracer,
+            Text,
+            ToolFinished,
+            ToolStarted,
+            assistant,
+            docs_search,
+            opening,
+        )
+        from ..llm.recorder import Recorder, RecordingModel
         from ..notebook import new_ulid
         from ._suggest import _model
 
@@ -82,30 +91,12 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
         log_dir = config.config_dir / "logs" if config.config_dir is not None else None
         search = await asyncio.to_thread(docs_search, kv) if kv is not None else None
         session = new_ulid()
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        queue.put_nowait(_sse("session", {"session": session}))
-
-        async def approve(call: ToolCall, tool: Tool) -> bool:
-            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-            pending[(session, call.id)] = future
-            queue.put_nowait(
-                _sse(
-                    "approval",
-                    {
-                        "session": session,
-                        "call": call.id,
-                        "name": call.name,
-                        "arguments": call.arguments,
-                    },
-                )
-            )
-            try:
-                return await asyncio.wait_for(future, APPROVAL_TIMEOUT)
-            except TimeoutError:
-                return False
-            finally:
-                pending.pop((session, call.id), None)
-
+        files = state.config_files()
+        table = files.table("agent") if files else None
+        predictors = await asyncio.to_thread(Predictors.configured, kv, table)
+        recorder = model.recorder if isinstance(model, RecordingModel) else None
+        if not isinstance(recorder, Recorder):  # only a real recorder holds runs
+            recorder = None
         ops = OpsContext(
             runbooks=runbooks,
             search=search,
@@ -114,79 +105,71 @@ def ask_routes(router: APIRouter, state: ServerState) -> None:
             learn=config.learning_logs,
             env=None,
         )
-        files = state.config_files()
-        table = files.table("agent") if files else None
-        predictors = await asyncio.to_thread(Predictors.configured, kv, table)
-        from ..agent import RecorderTracer
-        from ..llm.recorder import Recorder, RecordingModel
 
-        recorder = model.recorder if isinstance(model, RecordingModel) else None
-        if not isinstance(recorder, Recorder):  # only a real recorder holds runs
-            recorder = None
-        tracer = RecorderTracer(recorder) if recorder is not None else None
-        agent = assistant(model, ops, approve=approve, predictors=list(predictors), tracer=tracer)
-        made: list[tuple[str, str]] = []
+        async def produce(send: Send) -> None:
+            async def approve(call: ToolCall, tool: Tool) -> bool:
+                future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                pending[(session, call.id)] = future
+                send(
+                    "approval",
+                    {
+                        "session": session,
+                        "call": call.id,
+                        "name": call.name,
+                        "arguments": call.arguments,
+                    },
+                )
+                try:
+                    return await asyncio.wait_for(future, APPROVAL_TIMEOUT)
+                except TimeoutError:
+                    return False
+                finally:
+                    pending.pop((session, call.id), None)
 
-        asked: dict[str, str] = {}
-
-        def _arguments_of(call_id: str) -> str:
-            return asked.get(call_id, "{}")
-
-        async def produce() -> None:
+            tracer = RecorderTracer(recorder) if recorder is not None else None
+            agent = assistant(
+                model, ops, approve=approve, predictors=list(predictors), tracer=tracer
+            )
+            send("session", {"session": session})
             if recorder is None:
-                await turn()
+                await turn(agent, send)
                 return
             # One run holds the turn: its model calls, tool executions and speculation.
             with recorder.run("agent_turn", title=body.question[:80]):
-                await turn()
+                await turn(agent, send)
 
-        async def turn() -> None:
-            from ..agent import AgentError, Answer, Text, ToolFinished, ToolStarted
-
+        async def turn(agent: Agent, send: Send) -> None:
+            asked: dict[str, str] = {}  # call id → arguments
+            made: list[tuple[str, str]] = []  # the calls that worked, for the history
             try:
                 async for event in agent.run(opening(body.question, ops)):
                     if isinstance(event, Text):
-                        queue.put_nowait(_sse("text", {"text": event.text}))
+                        send("text", {"text": event.text})
                     elif isinstance(event, ToolStarted):
                         asked[event.id] = event.arguments
                         started = {"id": event.id, "name": event.name, "arguments": event.arguments}
-                        queue.put_nowait(_sse("tool_started", started))
+                        send("tool_started", started)
                     elif isinstance(event, ToolFinished):
                         if not event.error:
-                            made.append((event.name, _arguments_of(event.id)))
-                        data: dict[str, Any] = {
+                            made.append((event.name, asked.get(event.id, "{}")))
+                        finished = {
                             "id": event.id,
                             "name": event.name,
                             "result": event.result,
                             "error": event.error,
                         }
-                        queue.put_nowait(_sse("tool_finished", data))
+                        send("tool_finished", finished)
                     elif isinstance(event, Answer):
-                        answer = {"text": event.text, "stopped": event.stopped}
-                        queue.put_nowait(_sse("answer", answer))
+                        send("answer", {"text": event.text, "stopped": event.stopped})
                         await asyncio.to_thread(predictors.remember, body.question, made)
             except AgentError as exc:
-                message = state.public(str(exc))
-                queue.put_nowait(_sse("error", {"status": 502, "message": message}))
-            except Exception as exc:  # the stream ends cleanly; the server goes on
-                log.exception("ask failed")
-                message = state.public(f"{type(exc).__name__}: {exc}")
-                queue.put_nowait(_sse("error", {"status": 500, "message": message}))
-            finally:
-                queue.put_nowait(None)
+                send("error", {"status": 502, "message": state.public(str(exc))})
 
-        async def stream() -> AsyncIterator[bytes]:
-            task = asyncio.create_task(produce())
-            try:
-                while (item := await queue.get()) is not None:
-                    yield item
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                for key in [k for k in pending if k[0] == session]:
-                    pending.pop(key).cancel()
+        def forget_approvals() -> None:
+            for key in [k for k in pending if k[0] == session]:
+                pending.pop(key).cancel()
 
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        return event_stream(produce, request, state, "ask", on_close=forget_approvals)
 
     @router.post("/ask/{session}/approve", tags=["agent"])
     async def approve_route(session: str, body: Approval) -> dict[str, Any]:

@@ -59,14 +59,11 @@ def bot_runner(state: ServerState) -> BotRunner | None:
 def _pipeline(url: str, settings: BotSettings, embedder_kind: str | None) -> Pipeline:
     from ..bot import bot_pipeline
     from ..bot.github import GitHub
-    from ..index import VectorIndex, choose_embedder, recorded_embedder
-    from ..llm import open_embedder
+    from ..llm import open_index_embedder
     from ..store import open_store
 
     kv = open_store(url)
-    choice = choose_embedder(recorded_embedder(kv, "docs"), embedder_kind)
-    embedder = open_embedder(choice.kind, model=choice.model, dims=choice.dims)
-    index = VectorIndex(kv, "docs", model=embedder.name)
+    embedder, index = open_index_embedder(kv, "docs", embedder_kind)
     tracker = GitHub.open(settings.api)
     return bot_pipeline(kv, tracker, embedder, index, settings)
 

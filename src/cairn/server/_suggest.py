@@ -27,10 +27,9 @@ model's calls go through the debug recorder when recording is on.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from ..notebook import NotebookError
 from ._bodies import collector_paused, json_response
 from ._errors import ApiError
 from ._runbooks import etag_of, load_runbook, lookup_cell, resolve_path
+from ._sse import Send, event_stream
 from ._state import ServerState
 
 if TYPE_CHECKING:
@@ -85,10 +85,6 @@ class RejectRequest(BaseModel):
     trace_id: str = Field(min_length=1)
     cell_ids: list[str] = Field(default_factory=list)
     reason: str = Field("dismissed", max_length=200)
-
-
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def _cells(state: ServerState, body: SuggestRequest) -> tuple[list[ContextCell], int, Path | None]:
@@ -258,43 +254,27 @@ def suggest_routes(router: APIRouter, state: ServerState) -> None:
         from ..copilot import SuggestError, generated_event, suggest_next
 
         prepared = await asyncio.to_thread(prepare_suggestion, state, body)
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
-        async def produce() -> None:
+        async def produce(send: Send) -> None:
             try:
                 suggested = await suggest_next(prepared, n=body.n, timeout=body.timeout)
-                examples = len(prepared.found) + len(prepared.following)
-                for result in suggested.results:
-                    learnlog.emit(
-                        generated_event(
-                            result,
-                            notebook_path=prepared.notebook,
-                            after_cell_id=prepared.after_cell_id,
-                        ),
-                        wait=False,
-                    )
-                    queue.put_nowait(_sse("suggestion", _suggestion(result, examples)))
-                queue.put_nowait(_sse("done", _done(state, suggested)))
             except SuggestError as exc:
-                queue.put_nowait(_sse("error", _failure(state, exc)))
-            except Exception as exc:  # the stream ends cleanly; the server goes on
-                log.exception("suggest failed")
-                message = state.public(f"{type(exc).__name__}: {exc}")
-                queue.put_nowait(_sse("error", {"status": 500, "message": message}))
-            finally:
-                queue.put_nowait(None)
+                send("error", _failure(state, exc))
+                return
+            examples = len(prepared.found) + len(prepared.following)
+            for result in suggested.results:
+                learnlog.emit(
+                    generated_event(
+                        result,
+                        notebook_path=prepared.notebook,
+                        after_cell_id=prepared.after_cell_id,
+                    ),
+                    wait=False,
+                )
+                send("suggestion", _suggestion(result, examples))
+            send("done", _done(state, suggested))
 
-        async def stream() -> AsyncIterator[bytes]:
-            task = asyncio.create_task(produce())
-            try:
-                while (item := await queue.get()) is not None:
-                    yield item
-                    if await request.is_disconnected():
-                        break
-            finally:
-                task.cancel()
-
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        return event_stream(produce, request, state, "suggest")
 
 
 def _model(state: ServerState, requested: str | None, *, kind: str = "suggestion") -> Model:
